@@ -1,0 +1,1 @@
+"""The `personalize` command line: one subcommand per stage."""

@@ -1,0 +1,43 @@
+"""Entry point: `personalize SUBCOMMAND [--gin_file=F] [--gin.X=Y] ...`."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from typing import Sequence
+
+from personalize.corpus.errors import BadRecordError
+
+# subcommand -> module with HELP, add_arguments(parser) and run_command(args, gin_files, gin_bindings)
+SUBCOMMANDS = {
+    "prepare": "personalize.cli.prepare",
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from personalize import gin_config
+
+    gin_files, gin_bindings, rest = gin_config.split_gin_flags(sys.argv[1:] if argv is None else argv)
+    parser = argparse.ArgumentParser(prog="personalize", description="Teach LLMs to Personalize, in JAX.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    modules = {}
+    for name, module_name in SUBCOMMANDS.items():
+        module = importlib.import_module(module_name)
+        modules[name] = module
+        sub = commands.add_parser(name, help=module.HELP, description=module.HELP)
+        sub.add_argument("--gin_file", action="append", help="gin file(s) to parse (repeatable)")
+        module.add_arguments(sub)
+    args = parser.parse_args(rest)
+    try:
+        return modules[args.command].run_command(args, gin_files, gin_bindings) or 0
+    except BadRecordError as error:
+        print(f"personalize {args.command}: bad input: {error}\n  (use --skip_bad to skip and count such records)", file=sys.stderr)
+        return 2
+    except (FileNotFoundError, ValueError) as error:
+        print(f"personalize {args.command}: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

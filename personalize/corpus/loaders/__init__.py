@@ -1,0 +1,1 @@
+"""Loaders, one per published format; each streams `Document`s and fills a `RecordReport`."""

@@ -1,0 +1,63 @@
+"""The shape and numerics of one T5 encoder-decoder, as a single frozen record.
+
+Every size in the paper's stack (T5 1.0 11B, T5 1.1 XXL and the smaller members used to iterate) is one of these
+records; the gin files under gin/models/ only fill in the numbers.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jax.numpy as jnp
+
+_ACTIVATIONS = ("relu", "gelu", "linear")
+
+
+@dataclasses.dataclass(frozen=True)
+class T5Config:
+    """Dimensions and numerics of a T5 network.
+
+    Numerics policy: parameters are stored in float32; activations are computed in `dtype` (bfloat16 by default);
+    layer norms, attention softmax and the output logits are computed in float32.
+    """
+
+    emb_dim: int
+    num_heads: int
+    head_dim: int
+    mlp_dim: int
+    num_encoder_layers: int
+    num_decoder_layers: int
+    vocab_size: int = 32128
+    mlp_activations: tuple[str, ...] = ("gelu", "linear")
+    dropout_rate: float = 0.1
+    logits_via_embedding: bool = False
+    relative_attention_num_buckets: int = 32
+    relative_attention_max_distance: int = 128
+    layer_norm_epsilon: float = 1e-6
+    dtype: str = "bfloat16"
+
+    def __post_init__(self):
+        for name in ("emb_dim", "num_heads", "head_dim", "mlp_dim", "num_encoder_layers", "num_decoder_layers",
+                     "vocab_size", "relative_attention_num_buckets", "relative_attention_max_distance"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"T5Config.{name} must be >= 1, got {getattr(self, name)!r}")
+        activations = tuple(self.mlp_activations)
+        object.__setattr__(self, "mlp_activations", activations)
+        if not activations or any(a not in _ACTIVATIONS for a in activations):
+            raise ValueError(f"T5Config.mlp_activations must be a non-empty tuple of {_ACTIVATIONS}, got {activations!r}")
+        if not 0.0 <= self.dropout_rate < 1.0:
+            raise ValueError(f"T5Config.dropout_rate must be in [0, 1), got {self.dropout_rate!r}")
+        jnp.dtype(self.dtype)
+
+    @property
+    def compute_dtype(self) -> jnp.dtype:
+        """The activation dtype as a numpy dtype."""
+        return jnp.dtype(self.dtype)
+
+    def replace(self, **changes) -> "T5Config":
+        """A copy with some fields changed (e.g. dtype='float32' for parity checks, dropout_rate=0.0)."""
+        return dataclasses.replace(self, **changes)
+
+
+T5_1_0_ACTIVATIONS = ("relu",)
+T5_1_1_ACTIVATIONS = ("gelu", "linear")

@@ -1,0 +1,251 @@
+"""The building blocks of T5: RMS norm, projections, relative position biases, attention and the MLP.
+
+Numerics: parameters are float32 and are cast to the compute dtype at use; norms, softmax and logits run in float32.
+Every parameter is created through `nn.with_logical_partitioning`, so each carries logical axis names that the
+partitioning rules map onto the ('data', 'model') mesh.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from personalize.models.t5.config import T5Config
+
+# Additive attention bias for masked-out keys: large but finite, so that fully masked rows give a uniform softmax
+# instead of NaN.
+MASKED_BIAS = -1e10
+
+Initializer = Callable[..., jax.Array]
+
+# The logical axis names T5 parameters carry; the partitioning rule table must cover every one of them.
+PARAM_AXIS_NAMES = ("embed", "mlp", "heads", "kv", "joined_kv", "vocab", "relpos_buckets")
+
+
+def _kernel_init(scale: float = 1.0) -> Initializer:
+    return nn.initializers.variance_scaling(scale, "fan_in", "truncated_normal")
+
+
+def _activation(name: str) -> Callable[[jax.Array], jax.Array]:
+    if name == "relu":
+        return jax.nn.relu
+    if name == "gelu":
+        # The tanh approximation, as in T5 1.1 and Flan-T5 ("gelu_new" in Hugging Face).
+        return lambda x: jax.nn.gelu(x, approximate=True)
+    if name == "linear":
+        return lambda x: x
+    raise ValueError(f"unknown MLP activation {name!r}")
+
+
+class RmsNorm(nn.Module):
+    """T5's layer norm: scale by the root mean square, no mean subtraction and no bias; computed in float32."""
+
+    epsilon: float
+    dtype: jnp.dtype
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> jax.Array:
+        scale = self.param("scale", nn.with_logical_partitioning(nn.initializers.ones, ("embed",)),
+                           (x.shape[-1],), jnp.float32)
+        x = x.astype(jnp.float32)
+        variance = jnp.mean(jnp.square(x), axis=-1, keepdims=True)
+        y = x * jax.lax.rsqrt(variance + self.epsilon) * scale
+        return y.astype(self.dtype)
+
+
+class Dense(nn.Module):
+    """A bias-free projection of the last axis with a 2-D kernel [in, out], as T5X checkpoints store it."""
+
+    features: int
+    kernel_axes: tuple[str, str]
+    dtype: jnp.dtype
+    kernel_init: Initializer = _kernel_init()
+    output_dtype: jnp.dtype | None = None
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> jax.Array:
+        kernel = self.param("kernel", nn.with_logical_partitioning(self.kernel_init, self.kernel_axes),
+                            (x.shape[-1], self.features), jnp.float32)
+        out_dtype = self.output_dtype or self.dtype
+        return jnp.dot(x.astype(self.dtype), kernel.astype(self.dtype), preferred_element_type=out_dtype)
+
+
+class Embed(nn.Module):
+    """The shared token embedding [vocab, embed]; `attend` reuses it as the output layer in T5 1.0."""
+
+    num_embeddings: int
+    features: int
+    dtype: jnp.dtype
+
+    def setup(self):
+        self.embedding = self.param(
+            "embedding", nn.with_logical_partitioning(nn.initializers.normal(stddev=1.0), ("vocab", "embed")),
+            (self.num_embeddings, self.features), jnp.float32)
+
+    def __call__(self, ids: jax.Array) -> jax.Array:
+        # [batch, length] -> [batch, length, embed]
+        return jnp.take(self.embedding, ids, axis=0).astype(self.dtype)
+
+    def attend(self, x: jax.Array) -> jax.Array:
+        # [batch, length, embed] -> [batch, length, vocab], accumulated and returned in float32.
+        return jnp.dot(x.astype(self.dtype), self.embedding.T.astype(self.dtype), preferred_element_type=jnp.float32)
+
+
+def relative_position_bucket(*, relative_position: jax.Array, bidirectional: bool, num_buckets: int,
+                             max_distance: int) -> jax.Array:
+    """T5's bucketing of key-minus-query offsets: exact for small offsets, logarithmic up to max_distance.
+
+    In the bidirectional case half of the buckets hold keys after the query; in the causal case only offsets
+    towards the past are distinguished (future keys are masked anyway).
+    """
+    buckets = jnp.zeros_like(relative_position)
+    if bidirectional:
+        num_buckets //= 2
+        buckets = buckets + (relative_position > 0).astype(relative_position.dtype) * num_buckets
+        distance = jnp.abs(relative_position)
+    else:
+        distance = jnp.maximum(-relative_position, 0)
+    max_exact = num_buckets // 2
+    is_small = distance < max_exact
+    # Offsets past max_exact share buckets spaced logarithmically; max(distance, 1) keeps log() finite where the
+    # small branch is taken anyway.
+    log_ratio = jnp.log(jnp.maximum(distance, 1).astype(jnp.float32) / max_exact) / math.log(max_distance / max_exact)
+    large = max_exact + (log_ratio * (num_buckets - max_exact)).astype(relative_position.dtype)
+    large = jnp.minimum(large, num_buckets - 1)
+    return buckets + jnp.where(is_small, distance, large)
+
+
+class RelativePositionBiases(nn.Module):
+    """One learned scalar per (head, bucket), shared by all layers of a stack and added to attention logits."""
+
+    num_buckets: int
+    max_distance: int
+    num_heads: int
+
+    @nn.compact
+    def __call__(self, query_positions: jax.Array, key_positions: jax.Array, *, bidirectional: bool) -> jax.Array:
+        # query_positions [batch or 1, q], key_positions [batch or 1, k] -> bias [batch or 1, heads, q, k] (float32)
+        rel_embedding = self.param(
+            "rel_embedding",
+            nn.with_logical_partitioning(nn.initializers.variance_scaling(1.0, "fan_avg", "uniform"),
+                                         ("heads", "relpos_buckets")),
+            (self.num_heads, self.num_buckets), jnp.float32)
+        relative_position = key_positions[:, None, :] - query_positions[:, :, None]
+        buckets = relative_position_bucket(relative_position=relative_position.astype(jnp.int32),
+                                           bidirectional=bidirectional, num_buckets=self.num_buckets,
+                                           max_distance=self.max_distance)
+        # [batch, q, k] -> [batch, heads, q, k]
+        return jnp.moveaxis(jnp.take(rel_embedding.T, buckets, axis=0), -1, 1)
+
+
+def mask_to_bias(mask: jax.Array) -> jax.Array:
+    """A boolean attention mask [batch, 1, q, k] as an additive float32 bias."""
+    return jnp.where(mask, 0.0, MASKED_BIAS).astype(jnp.float32)
+
+
+class MultiHeadAttention(nn.Module):
+    """Dot-product attention without the 1/sqrt(head_dim) factor: T5 folds that factor into the query init.
+
+    In decode mode (self-attention only) keys and values are appended to a cache of length max_decode_length,
+    one position per call, at `decode_index`.
+    """
+
+    config: T5Config
+
+    @nn.compact
+    def __call__(self, inputs_q: jax.Array, inputs_kv: jax.Array, bias: jax.Array, *, enable_dropout: bool,
+                 decode: bool = False, decode_index: jax.Array | None = None,
+                 max_decode_length: int | None = None) -> jax.Array:
+        cfg = self.config
+        dtype = cfg.compute_dtype
+        inner = cfg.num_heads * cfg.head_dim
+        projection = dict(features=inner, kernel_axes=("embed", "joined_kv"), dtype=dtype)
+        query_init = _kernel_init(1.0 / cfg.head_dim)  # variance 1/(fan_in * head_dim): T5's folded scaling
+
+        def split_heads(x: jax.Array) -> jax.Array:
+            # [batch, length, heads * kv] -> [batch, length, heads, kv]
+            x = x.reshape(x.shape[:-1] + (cfg.num_heads, cfg.head_dim))
+            return nn.with_logical_constraint(x, ("batch", "length", "heads", "kv"))
+
+        # [batch, length, embed] -> [batch, length, heads, kv]
+        query = split_heads(Dense(**projection, kernel_init=query_init, name="query")(inputs_q))
+        key = split_heads(Dense(**projection, name="key")(inputs_kv))
+        value = split_heads(Dense(**projection, name="value")(inputs_kv))
+
+        if decode:
+            key, value = self._update_cache(key=key, value=value, decode_index=decode_index,
+                                            max_decode_length=max_decode_length)
+
+        # [batch, q, heads, kv] x [batch, k, heads, kv] -> [batch, heads, q, k]
+        logits = jnp.einsum("bqhd,bkhd->bhqk", query, key, preferred_element_type=jnp.float32)
+        weights = jax.nn.softmax(logits + bias, axis=-1)
+        weights = dropout(weights, rate=cfg.dropout_rate, enable=enable_dropout)
+        # [batch, heads, q, k] x [batch, k, heads, kv] -> [batch, q, heads, kv]
+        context = jnp.einsum("bhqk,bkhd->bqhd", weights.astype(dtype), value)
+        context = nn.with_logical_constraint(context, ("batch", "length", "heads", "kv"))
+        # [batch, q, heads, kv] -> [batch, q, embed]
+        context = context.reshape(context.shape[:2] + (inner,))
+        out = Dense(features=cfg.emb_dim, kernel_axes=("joined_kv", "embed"), dtype=dtype, name="out")(context)
+        return nn.with_logical_constraint(out, ("batch", "length", "embed"))
+
+    def _update_cache(self, *, key: jax.Array, value: jax.Array, decode_index: jax.Array | None,
+                      max_decode_length: int | None) -> tuple[jax.Array, jax.Array]:
+        """Creates the cache on the first (shape-only) call; afterwards writes one position and returns it all."""
+        initialized = self.has_variable("cache", "cached_key")
+        batch, length, heads, head_dim = key.shape
+        cache_shape = (batch, max_decode_length or length, heads, head_dim)
+        cached_key = self.variable("cache", "cached_key", jnp.zeros, cache_shape, key.dtype)
+        cached_value = self.variable("cache", "cached_value", jnp.zeros, cache_shape, value.dtype)
+        if not initialized:
+            return key, value
+        if length != 1:
+            raise ValueError(f"decode=True takes one decoder position per call, got length {length}")
+        start = (0, decode_index, 0, 0)
+        cached_key.value = jax.lax.dynamic_update_slice(cached_key.value, key.astype(cached_key.value.dtype), start)
+        cached_value.value = jax.lax.dynamic_update_slice(cached_value.value, value.astype(cached_value.value.dtype),
+                                                          start)
+        return cached_key.value, cached_value.value
+
+
+class MlpBlock(nn.Module):
+    """The position-wise feed-forward block: one projection per activation, multiplied together, then `wo`.
+
+    One activation names the input projection `wi` (T5 1.0, ReLU); several name them `wi_0`, `wi_1`, ... (T5 1.1
+    gated-GELU), matching T5X checkpoints.
+    """
+
+    config: T5Config
+
+    @nn.compact
+    def __call__(self, x: jax.Array, *, enable_dropout: bool) -> jax.Array:
+        cfg = self.config
+        dtype = cfg.compute_dtype
+        activations = cfg.mlp_activations
+        hidden = None
+        # [batch, length, embed] -> [batch, length, mlp]
+        for index, name in enumerate(activations):
+            dense_name = "wi" if len(activations) == 1 else f"wi_{index}"
+            h = _activation(name)(Dense(features=cfg.mlp_dim, kernel_axes=("embed", "mlp"), dtype=dtype,
+                                        name=dense_name)(x))
+            hidden = h if hidden is None else hidden * h
+        hidden = nn.with_logical_constraint(hidden, ("batch", "length", "mlp"))
+        hidden = dropout(hidden, rate=cfg.dropout_rate, enable=enable_dropout)
+        # [batch, length, mlp] -> [batch, length, embed]
+        out = Dense(features=cfg.emb_dim, kernel_axes=("mlp", "embed"), dtype=dtype, name="wo")(hidden)
+        return nn.with_logical_constraint(out, ("batch", "length", "embed"))
+
+
+def dropout(x: jax.Array, *, rate: float, enable: bool) -> jax.Array:
+    """Dropout inside a compact module; a no-op when disabled or at rate 0 (so no 'dropout' rng is needed)."""
+    if not enable or rate == 0.0:
+        return x
+    return nn.Dropout(rate=rate, deterministic=False)(x)
+
+
+def arange_positions(length: int) -> jax.Array:
+    """Positions 0..length-1 as a [1, length] array, for inputs that are not packed."""
+    return jnp.arange(length, dtype=jnp.int32)[None, :]

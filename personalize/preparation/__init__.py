@@ -1,0 +1,1 @@
+"""The paper's data preparation: documents in, generation examples and splits out."""
