@@ -32,7 +32,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return modules[args.command].run_command(args, gin_files, gin_bindings) or 0
     except BadRecordError as error:
-        print(f"personalize {args.command}: bad input: {error}\n  (use --skip_bad to skip and count such records)", file=sys.stderr)
+        print(f"personalize {args.command}: bad input: {str(error).splitlines()[0]}\n  (use --skip_bad to skip and count such records)", file=sys.stderr)
         return 2
     except (FileNotFoundError, ValueError) as error:
         print(f"personalize {args.command}: {error}", file=sys.stderr)

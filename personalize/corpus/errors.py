@@ -9,18 +9,20 @@ import dataclasses
 class BadRecordError(ValueError):
     """A record that cannot be turned into a document: says which file, line and field, and why."""
 
-    def __init__(self, *, path: str, line: int | None, reason: str, field: str | None = None):
+    def __init__(self, *, path: str, line: int | None, reason: str, field: str | None = None, detail: str | None = None):
         self.path = path
         self.line = line
         self.field = field
         self.reason = reason
+        self.detail = detail
         where = f"{path}:{line}" if line is not None else path
         what = f" field {field!r}:" if field else ""
-        super().__init__(f"{where}:{what} {reason}")
+        more = f" ({detail})" if detail else ""
+        super().__init__(f"{where}:{what} {reason}{more}")
 
     @property
     def kind(self) -> str:
-        """The reason as a count key (field and reason, without record-specific values)."""
+        """The reason as a count key: field and reason, without the record's own values (`detail`)."""
         return f"{self.field}: {self.reason}" if self.field else self.reason
 
 

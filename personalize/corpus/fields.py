@@ -10,10 +10,11 @@ from typing import Any, Mapping
 class FieldError(ValueError):
     """A missing or mistyped field; loaders turn it into a `BadRecordError` with file and line."""
 
-    def __init__(self, field: str, reason: str):
+    def __init__(self, field: str, reason: str, detail: str | None = None):
         self.field = field
         self.reason = reason
-        super().__init__(f"field {field!r}: {reason}")
+        self.detail = detail
+        super().__init__(f"field {field!r}: {reason}" + (f" ({detail})" if detail else ""))
 
 
 def get_path(record: Mapping[str, Any], field: str) -> Any:
@@ -80,7 +81,7 @@ def parse_timestamp(value: Any, *, field: str, unit: str = "s", fmt: str | None 
         try:
             parsed = dt.datetime.strptime(text, fmt)
         except ValueError:
-            raise FieldError(field, f"unparseable date {text!r} (expected format {fmt!r})") from None
+            raise FieldError(field, "unparseable date", f"{text!r}, expected format {fmt!r}") from None
     else:
         try:
             return float(text) * _TIMESTAMP_UNITS.get(unit, 1.0)
@@ -94,7 +95,7 @@ def parse_timestamp(value: Any, *, field: str, unit: str = "s", fmt: str | None 
             except (TypeError, ValueError, IndexError):
                 parsed = None
         if parsed is None:
-            raise FieldError(field, f"unparseable date {text!r}")
+            raise FieldError(field, "unparseable date", repr(text))
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=dt.timezone.utc)
     return parsed.timestamp()

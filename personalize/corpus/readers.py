@@ -31,7 +31,7 @@ def iter_text_lines(path: str | os.PathLike, report: RecordReport) -> Iterator[t
             try:
                 yield number, raw.decode("utf-8")
             except UnicodeDecodeError as error:
-                report.bad(BadRecordError(path=path, line=number, reason=f"invalid UTF-8 at byte {error.start}"))
+                report.bad(BadRecordError(path=path, line=number, reason="invalid UTF-8", detail=f"at byte {error.start}"))
 
 
 def iter_json_lines(path: str | os.PathLike, report: RecordReport) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -41,10 +41,10 @@ def iter_json_lines(path: str | os.PathLike, report: RecordReport) -> Iterator[t
         try:
             record = json.loads(text)
         except json.JSONDecodeError as error:
-            report.bad(BadRecordError(path=path, line=number, reason=f"malformed JSON ({error.msg} at column {error.colno})"))
+            report.bad(BadRecordError(path=path, line=number, reason="malformed JSON", detail=f"{error.msg} at column {error.colno}"))
             continue
         if not isinstance(record, dict):
-            report.bad(BadRecordError(path=path, line=number, reason=f"expected a JSON object, got {type(record).__name__}"))
+            report.bad(BadRecordError(path=path, line=number, reason="expected a JSON object", detail=f"got {type(record).__name__}"))
             continue
         yield number, record
 
@@ -57,6 +57,6 @@ def load_json_document(path: str | os.PathLike) -> Any:
     try:
         return json.loads(data.decode("utf-8"))
     except UnicodeDecodeError as error:
-        raise BadRecordError(path=path, line=None, reason=f"invalid UTF-8 at byte {error.start}") from None
+        raise BadRecordError(path=path, line=None, reason="invalid UTF-8", detail=f"at byte {error.start}") from None
     except json.JSONDecodeError as error:
-        raise BadRecordError(path=path, line=error.lineno, reason=f"malformed JSON ({error.msg} at column {error.colno})") from None
+        raise BadRecordError(path=path, line=error.lineno, reason="malformed JSON", detail=f"{error.msg} at column {error.colno}") from None

@@ -67,7 +67,7 @@ def _integer_time(value: Any, field: str) -> int:
         return int(value.strip())
     if value is None:
         raise FieldError(field, "missing (null)")
-    raise FieldError(field, f"unparseable date {value!r}")
+    raise FieldError(field, "unparseable date", repr(value))
 
 
 def _rating(record: Mapping[str, Any], field: str) -> float | None:
@@ -79,7 +79,7 @@ def _rating(record: Mapping[str, Any], field: str) -> float | None:
     try:
         return float(value)
     except ValueError:
-        raise FieldError(field, f"expected a number, got {value!r}") from None
+        raise FieldError(field, "expected a number", repr(value)) from None
 
 
 def load_amazon(
@@ -109,7 +109,7 @@ def load_amazon(
                 title = optional_text(record, fmt.title)
                 rating = _rating(record, fmt.rating)
             except FieldError as error:
-                report.bad(BadRecordError(path=path, line=line, field=error.field, reason=error.reason))
+                report.bad(BadRecordError(path=path, line=line, field=error.field, reason=error.reason, detail=error.detail))
                 continue
             metadata = {"source": f"amazon{record_version}", "asin": asin, "rating": rating}
             metadata.update({k: record[k] for k in fmt.extra if k in record})

@@ -72,7 +72,7 @@ def load_jsonl(
                 title = optional_text(record, fields.title)
                 doc_id = require_text(record, fields.doc_id) if fields.doc_id else f"{stem}:{line}"
             except FieldError as error:
-                report.bad(BadRecordError(path=path, line=line, field=error.field, reason=error.reason))
+                report.bad(BadRecordError(path=path, line=line, field=error.field, reason=error.reason, detail=error.detail))
                 continue
             if fields.metadata is None:
                 metadata = {k: v for k, v in record.items() if k not in mapped}

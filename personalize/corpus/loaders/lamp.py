@@ -80,14 +80,14 @@ def iter_json_records(path: str | os.PathLike, report: RecordReport) -> Iterator
         try:
             record, end = decoder.raw_decode(text, position)
         except json.JSONDecodeError as error:
-            report.bad(BadRecordError(path=path, line=error.lineno, reason=f"malformed JSON ({error.msg} at column {error.colno})"))
+            report.bad(BadRecordError(path=path, line=error.lineno, reason="malformed JSON", detail=f"{error.msg} at column {error.colno}"))
             return
         undecodable = _UNDECODABLE.search(text, position, end)
         if undecodable:
             byte = len(text[: undecodable.start()].encode("utf-8", errors="surrogateescape"))
-            report.bad(BadRecordError(path=path, line=line, reason=f"invalid UTF-8 at byte {byte}"))
+            report.bad(BadRecordError(path=path, line=line, reason="invalid UTF-8", detail=f"at byte {byte}"))
         elif not isinstance(record, dict):
-            report.bad(BadRecordError(path=path, line=line, reason=f"expected a JSON object, got {type(record).__name__}"))
+            report.bad(BadRecordError(path=path, line=line, reason="expected a JSON object", detail=f"got {type(record).__name__}"))
         else:
             yield line, record
         position = _WHITESPACE.match(text, end).end()
@@ -95,8 +95,15 @@ def iter_json_records(path: str | os.PathLike, report: RecordReport) -> Iterator
             position += 1
         elif not text.startswith("]", position):
             where = text.count("\n", 0, position) + 1
-            report.bad(BadRecordError(path=path, line=where, reason="malformed JSON (expected ',' or ']' after a list element)"))
+            report.bad(BadRecordError(path=path, line=where, reason="malformed JSON", detail="expected ',' or ']' after a list element"))
             return
+
+
+def profile_item_error(*, path: str, line: int, index: int, error: FieldError) -> BadRecordError:
+    """A bad profile item, counted under `profile[].<field>` whatever its position (kept in the detail)."""
+    field = f"profile[].{error.field}" if error.field else "profile[]"
+    detail = f"item {index}" + (f", {error.detail}" if error.detail else "")
+    return BadRecordError(path=path, line=line, field=field, reason=error.reason, detail=detail)
 
 
 def split_of(path: str, split: str | None) -> str:
@@ -123,13 +130,13 @@ def _load_golds(path: str, task: str | None) -> tuple[str, dict[str, str]]:
     """Reads an outputs file; any defect is fatal since every question of the split depends on it."""
     data = load_json_document(path)
     if not isinstance(data, dict):
-        raise BadRecordError(path=path, line=None, reason=f"expected a JSON object, got {type(data).__name__}")
+        raise BadRecordError(path=path, line=None, reason="expected a JSON object", detail=f"got {type(data).__name__}")
     try:
         file_task = _task_name(require_text(data, "task"))
     except FieldError as error:
-        raise BadRecordError(path=path, line=None, field=error.field, reason=error.reason) from None
-    except ValueError as error:
-        raise BadRecordError(path=path, line=None, field="task", reason=str(error)) from None
+        raise BadRecordError(path=path, line=None, field=error.field, reason=error.reason, detail=error.detail) from None
+    except ValueError:
+        raise BadRecordError(path=path, line=None, field="task", reason="not a LaMP generation task", detail=repr(data["task"])) from None
     if task is not None and _task_name(task) != file_task:
         raise ValueError(f"task={task!r} but {path} holds {file_task}")
     golds = data.get("golds")
@@ -139,11 +146,11 @@ def _load_golds(path: str, task: str | None) -> tuple[str, dict[str, str]]:
     for index, gold in enumerate(golds):
         field = f"golds[{index}]"
         if not isinstance(gold, dict):
-            raise BadRecordError(path=path, line=None, field=field, reason=f"expected a JSON object, got {type(gold).__name__}")
+            raise BadRecordError(path=path, line=None, field=field, reason="expected a JSON object", detail=f"got {type(gold).__name__}")
         try:
             outputs[require_text(gold, "id")] = require_text(gold, "output", allow_empty=True)
         except FieldError as error:
-            raise BadRecordError(path=path, line=None, field=f"{field}.{error.field}", reason=error.reason) from None
+            raise BadRecordError(path=path, line=None, field=f"{field}.{error.field}", reason=error.reason, detail=error.detail) from None
     return file_task, outputs
 
 
@@ -192,30 +199,28 @@ def _question_documents(
             prompt = require_text(record, "input")
             profile = get_path(record, "profile")
             if not isinstance(profile, list):
-                raise FieldError("profile", f"expected a list, got {type(profile).__name__}")
+                raise FieldError("profile", "expected a list", f"got {type(profile).__name__}")
             gold = None
             if golds is not None:
                 if question_id not in golds:
                     raise FieldError("output", "no gold output with this question id in the outputs file")
                 gold = golds[question_id]
         except FieldError as error:
-            report.bad(BadRecordError(path=path, line=line, field=error.field, reason=error.reason))
+            report.bad(BadRecordError(path=path, line=line, field=error.field, reason=error.reason, detail=error.detail))
             continue
         user_id = f"{task}/{question_id}"
         seen: set[str] = set()
         latest: float | None = None
         for index, item in enumerate(profile):
-            prefix = f"profile[{index}]"
             try:
                 if not isinstance(item, dict):
-                    raise FieldError(prefix, f"expected a JSON object, got {type(item).__name__}")
+                    raise FieldError("", "expected a JSON object", f"got {type(item).__name__}")
                 item_id = require_text(item, "id")
                 body = require_text(item, body_field)
                 title = optional_text(item, title_field)
                 timestamp = parse_timestamp(get_path(item, "date"), field="date")
             except FieldError as error:
-                field = error.field if error.field == prefix else f"{prefix}.{error.field}"
-                report.bad(BadRecordError(path=path, line=line, field=field, reason=error.reason))
+                report.bad(profile_item_error(path=path, line=line, index=index, error=error))
                 continue
             if item_id in seen:
                 report.drop("lamp: profile item repeated in its question")

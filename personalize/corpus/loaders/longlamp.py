@@ -27,7 +27,7 @@ from typing import Any, Iterator, Mapping, Sequence
 from personalize.corpus.document import Document
 from personalize.corpus.errors import BadRecordError, RecordReport
 from personalize.corpus.fields import FieldError, get_path, optional_text, require_text
-from personalize.corpus.loaders.lamp import iter_json_records, split_of
+from personalize.corpus.loaders.lamp import iter_json_records, profile_item_error, split_of
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,7 +62,7 @@ def _year(value: Any, field: str) -> int:
         raise FieldError(field, f"expected a year, got {type(value).__name__}")
     text = str(value).strip()
     if not (text.isdigit() and len(text) == 4):
-        raise FieldError(field, f"expected a four-digit year, got {text!r}")
+        raise FieldError(field, "expected a four-digit year", repr(text))
     return int(text)
 
 
@@ -113,23 +113,21 @@ def load_longlamp(
                 output = require_text(record, "output")
                 profile = get_path(record, "profile")
                 if not isinstance(profile, list):
-                    raise FieldError("profile", f"expected a list, got {type(profile).__name__}")
+                    raise FieldError("profile", "expected a list", f"got {type(profile).__name__}")
             except FieldError as error:
-                report.bad(BadRecordError(path=path, line=line, field=error.field, reason=error.reason))
+                report.bad(BadRecordError(path=path, line=line, field=error.field, reason=error.reason, detail=error.detail))
                 continue
             state = users.setdefault((record_task, user_id), _UserState())
             common = {"task": record_task, "split": record_split, "synthetic_timestamp": True}
             for index, item in enumerate(profile):
-                prefix = f"profile[{index}]"
                 try:
                     if not isinstance(item, dict):
-                        raise FieldError(prefix, f"expected a JSON object, got {type(item).__name__}")
+                        raise FieldError("", "expected a JSON object", f"got {type(item).__name__}")
                     body = require_text(item, fmt.body)
                     title = optional_text(item, fmt.title)
                     item_id = require_text(item, fmt.item_id) if fmt.item_id else None
                     year = _year(get_path(item, fmt.year), fmt.year) if fmt.year else None
                 except FieldError as error:
-                    field = error.field if error.field == prefix else f"{prefix}.{error.field}"
                     report.bad(BadRecordError(path=path, line=line, field=field, reason=error.reason))
                     continue
                 keys = {f"text:{_text_key(body)}"} | ({f"id:{item_id}"} if item_id else set())

@@ -42,7 +42,7 @@ def _created_utc(value: Any) -> float:
         try:
             return float(value.strip())
         except ValueError:
-            raise FieldError("created_utc", f"unparseable date {value!r} (expected epoch seconds)") from None
+            raise FieldError("created_utc", "unparseable date", f"{value!r}, expected epoch seconds") from None
     raise FieldError("created_utc", f"expected epoch seconds, got {type(value).__name__}")
 
 
@@ -60,15 +60,15 @@ def _iter_zstd_json_lines(path: str, report: RecordReport) -> Iterator[tuple[int
             try:
                 text = line.decode("utf-8")
             except UnicodeDecodeError as error:
-                report.bad(BadRecordError(path=path, line=number, reason=f"invalid UTF-8 at byte {error.start}"))
+                report.bad(BadRecordError(path=path, line=number, reason="invalid UTF-8", detail=f"at byte {error.start}"))
                 continue
             try:
                 record = json.loads(text)
             except json.JSONDecodeError as error:
-                report.bad(BadRecordError(path=path, line=number, reason=f"malformed JSON ({error.msg} at column {error.colno})"))
+                report.bad(BadRecordError(path=path, line=number, reason="malformed JSON", detail=f"{error.msg} at column {error.colno}"))
                 continue
             if not isinstance(record, dict):
-                report.bad(BadRecordError(path=path, line=number, reason=f"expected a JSON object, got {type(record).__name__}"))
+                report.bad(BadRecordError(path=path, line=number, reason="expected a JSON object", detail=f"got {type(record).__name__}"))
                 continue
             yield number, record
 
@@ -106,7 +106,7 @@ def load_reddit(
                     title = None
                     body = require_text(record, "body")
             except FieldError as error:
-                report.bad(BadRecordError(path=path, line=line, field=error.field, reason=error.reason))
+                report.bad(BadRecordError(path=path, line=line, field=error.field, reason=error.reason, detail=error.detail))
                 continue
             if author in _GONE:
                 report.drop(f"reddit: author {author}")

@@ -3,7 +3,8 @@
 Both the MiniLM and the GTR encoders are published in this format: a transformer module at the root, then
 pooling, an optional dense projection and normalisation in numbered sub-folders. Only what this package implements
 is accepted (one transformer, mean pooling, bias-free identity dense layers, normalisation); anything else is
-rejected here, naming the file, rather than encoded differently from the reference.
+rejected here, naming the file, rather than encoded differently from the reference. The encoders always
+L2-normalise their output (retrieval scores are cosines), so a Normalize module is accepted and implied.
 """
 
 from __future__ import annotations
@@ -34,7 +35,6 @@ class SentenceTransformerLayout:
     max_seq_length: int | None
     do_lower_case: bool
     dense_layers: tuple[DenseLayer, ...]
-    normalize: bool
 
 
 def _read_json(path: str) -> Any:
@@ -133,11 +133,21 @@ def read_layout(*, path: str) -> SentenceTransformerLayout:
         raise ValueError(f"{os.path.join(path, 'modules.json')}: no Pooling module")
     st_config_file = os.path.join(path, "sentence_bert_config.json")
     st_config = _read_json(st_config_file) if os.path.exists(st_config_file) else {}
-    max_seq_length = st_config.get("max_seq_length")
     return SentenceTransformerLayout(
         path=path,
-        max_seq_length=int(max_seq_length) if max_seq_length else None,
+        max_seq_length=_max_seq_length(path=path, st_config=st_config),
         do_lower_case=bool(st_config.get("do_lower_case", False)),
         dense_layers=tuple(dense_layers),
-        normalize=normalize,
     )
+
+
+def _max_seq_length(*, path: str, st_config: dict[str, Any]) -> int | None:
+    """sentence_bert_config.json's value (older saves), else the tokenizer's model_max_length (newer saves)."""
+    if st_config.get("max_seq_length"):
+        return int(st_config["max_seq_length"])
+    tokenizer_config_file = os.path.join(path, "tokenizer_config.json")
+    if os.path.exists(tokenizer_config_file):
+        model_max_length = _read_json(tokenizer_config_file).get("model_max_length")
+        if isinstance(model_max_length, int) and 0 < model_max_length < 1_000_000:
+            return model_max_length
+    return None

@@ -1,0 +1,64 @@
+"""Batches for training and evaluation: a SeqIO task or mixture, or any iterable of batch dicts (tests).
+
+A batch is a dict of [batch, length] int arrays in EncDecFeatureConverter's format. Each process reads its own
+shard of the examples (`batch_size / process_count` of them per batch); `global_batch` joins the shards.
+"""
+
+import dataclasses
+import importlib
+import itertools
+from collections.abc import Iterable, Iterator, Mapping
+
+import jax
+import numpy as np
+
+
+@dataclasses.dataclass(frozen=True)
+class SeqioBatches:
+    """A SeqIO task or mixture, converted and batched; `iterate(start=n)` skips the first n batches."""
+
+    mixture_or_task_name: str
+    task_feature_lengths: Mapping[str, int]
+    split: str
+    batch_size: int
+    shuffle: bool
+    seed: int | None = None
+    pack: bool = True
+    use_cached: bool = False
+    repeat: bool = True
+    mixture_or_task_module: str | None = None
+
+    def _dataset(self):
+        import seqio  # heavy (TensorFlow): imported only when a SeqIO dataset is really read
+
+        if self.mixture_or_task_module:
+            importlib.import_module(self.mixture_or_task_module)
+        processes = jax.process_count()
+        if self.batch_size % processes:
+            raise ValueError(f"batch_size {self.batch_size} is not divisible by {processes} processes")
+        provider = seqio.get_mixture_or_task(self.mixture_or_task_name)
+        dataset = provider.get_dataset(
+            sequence_length=dict(self.task_feature_lengths),
+            split=self.split,
+            use_cached=self.use_cached,
+            shuffle=self.shuffle,
+            seed=self.seed,
+            shard_info=seqio.ShardInfo(index=jax.process_index(), num_shards=processes),
+            num_epochs=None if self.repeat else 1,
+        )
+        converter = seqio.EncDecFeatureConverter(pack=self.pack)
+        dataset = converter(dataset, dict(self.task_feature_lengths))
+        return dataset.batch(self.batch_size // processes, drop_remainder=self.repeat)
+
+    def iterate(self, *, start: int = 0) -> Iterator[dict[str, np.ndarray]]:
+        dataset = self._dataset()
+        if start:
+            dataset = dataset.skip(start)
+        return iter(dataset.as_numpy_iterator())
+
+
+def iterate_batches(data: SeqioBatches | Iterable[Mapping[str, np.ndarray]], *, start: int = 0) -> Iterator:
+    """An iterator over `data` from batch `start` on (the data position a checkpoint recorded)."""
+    if isinstance(data, SeqioBatches):
+        return data.iterate(start=start)
+    return itertools.islice(iter(data), start, None)

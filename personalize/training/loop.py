@@ -1,0 +1,111 @@
+"""The train loop and the evaluation pass over a split; the steps themselves are in steps.py."""
+
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any
+
+import jax
+import numpy as np
+import orbax.checkpoint as ocp
+
+from personalize.training import checkpoints
+from personalize.training.metrics_log import MetricsLog, Progress
+from personalize.training.state import TrainState
+
+HostBatch = Mapping[str, np.ndarray]
+
+
+def evaluate_batches(
+    *,
+    eval_step: Callable[[Any, Mapping[str, jax.Array]], dict[str, jax.Array]],
+    params: Any,
+    batches: Iterable[HostBatch],
+    to_global: Callable[[HostBatch], dict[str, jax.Array]],
+) -> dict[str, float]:
+    """Token sums over every batch, then per-token means: `loss` (with z-loss), `z_loss`, `cross_entropy`, `accuracy`."""
+    totals: dict[str, float] = {}
+    for batch in batches:
+        sums = jax.device_get(eval_step(params, to_global(batch)))
+        for name, value in sums.items():
+            totals[name] = totals.get(name, 0.0) + float(value)
+    if not totals:
+        raise ValueError("the evaluation split produced no batches")
+    tokens = max(totals["tokens"], 1.0)
+    return {
+        "loss": totals["loss"] / tokens,
+        "z_loss": totals["z_loss"] / tokens,
+        "cross_entropy": (totals["loss"] - totals["z_loss"]) / tokens,
+        "accuracy": totals["correct"] / tokens,
+        "tokens": totals["tokens"],
+    }
+
+
+def _summarise(pending: list[dict[str, jax.Array]], *, seconds: float, examples: int) -> dict[str, float]:
+    fetched = jax.device_get(pending)
+    last = {name: float(value) for name, value in fetched[-1].items()}
+    tokens = sum(float(m["tokens"]) for m in fetched)
+    means = {name: float(np.mean([m[name] for m in fetched])) for name in ("loss", "z_loss", "cross_entropy", "accuracy")}
+    return {
+        **means,
+        "learning_rate": last["learning_rate"],
+        "grad_norm": last["grad_norm"],
+        "tokens_per_second": tokens / seconds,
+        "examples_per_second": examples / seconds,
+    }
+
+
+def train_loop(
+    *,
+    state: TrainState,
+    train_step: Callable[[TrainState, Mapping[str, jax.Array], jax.Array], tuple[TrainState, dict]],
+    batches: Iterator[HostBatch],
+    to_global: Callable[[HostBatch], dict[str, jax.Array]],
+    dropout_key: jax.Array,
+    final_step: int,
+    batches_consumed: int,
+    log: MetricsLog,
+    log_period: int,
+    manager: ocp.CheckpointManager | None = None,
+    evaluate: Callable[[Any], dict[str, float]] | None = None,
+    eval_period: int | None = None,
+) -> tuple[TrainState, int]:
+    """Train until `state.step == final_step` or the data ends; returns (state, batches consumed so far).
+
+    Every step offers a checkpoint to `manager` (which saves at its interval); the last step is always saved,
+    with the data position, so a restart continues exactly where this run stopped.
+    """
+    step = int(jax.device_get(state.step))
+    progress = Progress(final_step=final_step)
+    pending: list[dict[str, jax.Array]] = []
+    examples = 0
+    window_start = time.perf_counter()
+    while step < final_step:
+        try:
+            batch = next(batches)
+        except StopIteration:
+            log.message(f"training data ended after {batches_consumed} batches, at step {step}")
+            break
+        batches_consumed += 1
+        examples += len(next(iter(batch.values()))) * jax.process_count()
+        state, metrics = train_step(state, to_global(batch), dropout_key)
+        step += 1
+        pending.append(metrics)
+        if step % log_period == 0 or step == final_step:
+            seconds = max(time.perf_counter() - window_start, 1e-9)
+            log.write(
+                step=step,
+                split="train",
+                metrics=_summarise(pending, seconds=seconds, examples=examples),
+                note=progress.note(step=step),
+            )
+            pending, examples, window_start = [], 0, time.perf_counter()
+        if manager is not None:
+            checkpoints.save(manager=manager, state=state, batches_consumed=batches_consumed)
+        if evaluate is not None and eval_period and step % eval_period == 0:
+            log.write(step=step, split="validation", metrics=evaluate(state.params))
+    if manager is not None:
+        checkpoints.save(manager=manager, state=state, batches_consumed=batches_consumed, force=True)
+        manager.wait_until_finished()
+    if evaluate is not None and eval_period and step % eval_period:
+        log.write(step=step, split="validation", metrics=evaluate(state.params))
+    return state, batches_consumed

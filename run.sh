@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The two set-up commands of the README:
+#   bash run.sh demo   install into .venv, then run the main job on the embedded demo corpus
+#   bash run.sh test   install into .venv, then run the whole test suite
+set -euo pipefail
+cd "$(dirname "$0")"
+
+python=${PYTHON:-}
+if [ -z "$python" ]; then
+  for candidate in python3.11 python3; do
+    if command -v "$candidate" >/dev/null && "$candidate" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then
+      python=$candidate; break
+    fi
+  done
+fi
+[ -n "$python" ] || { echo "run.sh: Python 3.11 is required (set PYTHON=/path/to/python3.11)" >&2; exit 1; }
+
+stamp=".venv/.installed-$(sha1sum pyproject.toml | cut -c1-12)"
+if [ ! -f "$stamp" ]; then
+  echo "run.sh: installing personalize and its pinned dependencies into .venv (a few minutes the first time)" >&2
+  [ -x .venv/bin/python ] || "$python" -m venv .venv
+  .venv/bin/python -m pip install --quiet --upgrade pip
+  .venv/bin/python -m pip install --quiet -e ".[test]"
+  rm -f .venv/.installed-*
+  touch "$stamp"
+fi
+
+case "${1:-}" in
+  demo)
+    shift
+    exec .venv/bin/personalize experiment --dataset demo --output_dir runs/demo "$@"
+    ;;
+  test)
+    shift
+    exec .venv/bin/python -m pytest -q "$@"
+    ;;
+  *)
+    echo "usage: bash run.sh demo|test [extra arguments]" >&2
+    exit 2
+    ;;
+esac
