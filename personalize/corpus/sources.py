@@ -12,10 +12,9 @@ from personalize.corpus.loaders.jsonl import FieldMapping, load_jsonl
 # format name -> (module, function) of its loader; imported on use so unused formats cost nothing.
 LOADERS: dict[str, tuple[str, str]] = {
     "jsonl": ("personalize.corpus.loaders.jsonl", "load_jsonl"),
-    "amazon": ("personalize.corpus.loaders.amazon", "load_amazon_reviews"),
+    "amazon": ("personalize.corpus.loaders.amazon", "load_amazon"),
     "reddit": ("personalize.corpus.loaders.reddit", "load_reddit"),
-    "mbox": ("personalize.corpus.loaders.email", "load_mbox"),
-    "maildir": ("personalize.corpus.loaders.email", "load_maildir"),
+    "email": ("personalize.corpus.loaders.email", "load_email"),
     "longlamp": ("personalize.corpus.loaders.longlamp", "load_longlamp"),
     "lamp": ("personalize.corpus.loaders.lamp", "load_lamp"),
 }

@@ -9,7 +9,8 @@ keeps every question's context exactly what LaMP gives it.
 Per question this loader yields the profile items (the user's earlier documents, dated by their own
 `date`) and, when the outputs file is given, the current document: its body is the gold output (what
 the user wrote and a model must produce), `metadata["input"]` the task prompt, and its timestamp one
-second after the latest profile item, since LaMP's profiles precede the question. Without an outputs
+second after the latest profile item, since LaMP's profiles precede the question (0 when no profile
+item is valid: such a user has no other document to order against). Without an outputs
 file (LaMP's test questions) only the profile documents are yielded.
 """
 
@@ -84,7 +85,8 @@ def iter_json_records(path: str | os.PathLike, report: RecordReport) -> Iterator
             return
         undecodable = _UNDECODABLE.search(text, position, end)
         if undecodable:
-            byte = len(text[: undecodable.start()].encode("utf-8", errors="surrogateescape"))
+            line_start = text.rfind("\n", 0, undecodable.start()) + 1
+            byte = len(text[line_start : undecodable.start()].encode("utf-8", errors="surrogateescape"))
             report.bad(BadRecordError(path=path, line=line, reason="invalid UTF-8", detail=f"at byte {byte}"))
         elif not isinstance(record, dict):
             report.bad(BadRecordError(path=path, line=line, reason="expected a JSON object", detail=f"got {type(record).__name__}"))
@@ -235,7 +237,7 @@ def _question_documents(
                 timestamp=timestamp,
                 body=body,
                 title=title,
-                metadata={"task": task, "split": split, "role": "profile", "question_id": question_id, **extra},
+                metadata={**extra, "task": task, "split": split, "role": "profile", "question_id": question_id},
             )
         if gold is None:
             continue

@@ -128,7 +128,7 @@ def load_longlamp(
                     item_id = require_text(item, fmt.item_id) if fmt.item_id else None
                     year = _year(get_path(item, fmt.year), fmt.year) if fmt.year else None
                 except FieldError as error:
-                    report.bad(BadRecordError(path=path, line=line, field=field, reason=error.reason))
+                    report.bad(profile_item_error(path=path, line=line, index=index, error=error))
                     continue
                 keys = {f"text:{_text_key(body)}"} | ({f"id:{item_id}"} if item_id else set())
                 if keys & state.seen:
@@ -145,7 +145,7 @@ def load_longlamp(
                     timestamp=_year_start(year) + state.next_position,
                     body=body,
                     title=title,
-                    metadata={**common, "role": "profile", **({"year": year} if year is not None else {}), **extra},
+                    metadata={**extra, **common, "role": "profile", **({"year": year} if year is not None else {})},
                 )
                 state.next_position += 1
             key = f"text:{_text_key(output)}"

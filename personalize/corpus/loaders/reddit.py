@@ -51,9 +51,9 @@ def _iter_zstd_json_lines(path: str, report: RecordReport) -> Iterator[tuple[int
         import zstandard
     except ImportError:
         raise RuntimeError(f"{path} is Zstandard-compressed: install the `zstandard` package to read it") from None
-    with open(path, "rb") as raw:
-        reader = zstandard.ZstdDecompressor(max_window_size=_ZSTD_MAX_WINDOW).stream_reader(raw)
-        for number, line in enumerate(io.BufferedReader(reader), start=1):
+    decompressor = zstandard.ZstdDecompressor(max_window_size=_ZSTD_MAX_WINDOW)
+    with open(path, "rb") as raw, io.BufferedReader(decompressor.stream_reader(raw)) as lines:
+        for number, line in enumerate(lines, start=1):
             if not line.strip():
                 continue
             report.read += 1
