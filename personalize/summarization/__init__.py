@@ -1,0 +1,1 @@
+"""Stage 3 of the paper: summarization of the ranked entries (SumCtxInd, SumCtx)."""

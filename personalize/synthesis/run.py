@@ -1,0 +1,91 @@
+"""The synthesis stages at dataset scale, configured by gin (gin/synthesis/*.gin):
+
+  python -m personalize.synthesis.run --stage=SynCtxInd --output_dir=O --gin_file=synthesis/synctxind.gin \
+      --gin.run.write_synctxind.prepared_dir="'P'" --gin.run.write_synctxind.ranked_dir="'R'"
+  python -m personalize.synthesis.run --stage=SynCtx --output_dir=O --gin_file=synthesis/synctx.gin ...
+
+SynCtxInd writes its addition directly; SynCtx writes the synthesizer's seq2seq examples (then train it, decode the
+`apply-*` files and write the addition with `personalize.summarization.predicted_addition`). The document
+frequencies (training users' documents) and the operative gin config are written beside the output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Any, Sequence
+
+from personalize import gin_config
+from personalize.pipeline.ranked import RankedDataset
+from personalize.preparation.dataset import PreparedDataset
+from personalize.synthesis.context_dependent import write_synctx_examples
+from personalize.synthesis.idf import DocumentFrequencies, training_user_frequencies, write_frequencies
+from personalize.synthesis.keywords_independent import write_independent_keywords_addition
+from personalize.synthesis.synonyms import DEFAULT_WORDNET_DIR, WordNetSynonyms
+from personalize.synthesis.weak_labels import WordMatcher
+from personalize.synthesis.word_vectors import MINILM_MAX_DISTANCE, load_minilm_word_vectors
+
+FREQUENCIES_FILE = "document_frequencies.json"
+
+
+def _frequencies(*, prepared_dir: str, output_dir: str) -> DocumentFrequencies:
+    frequencies = training_user_frequencies(dataset=PreparedDataset(prepared_dir))
+    os.makedirs(output_dir, exist_ok=True)
+    write_frequencies(path=os.path.join(output_dir, FREQUENCIES_FILE), frequencies=frequencies)
+    return frequencies
+
+
+def write_synctxind(*, prepared_dir: str, ranked_dir: str, output_dir: str, max_keywords: int = 20,
+                    min_idf: float = 1.5) -> dict[str, Any]:
+    """The SynCtxInd addition, sharded like the ranked dataset."""
+    frequencies = _frequencies(prepared_dir=prepared_dir, output_dir=output_dir)
+    return write_independent_keywords_addition(
+        prepared_dir=prepared_dir, output_dir=output_dir, frequencies=frequencies,
+        num_shards=int(RankedDataset(ranked_dir).manifest["num_shards"]), max_keywords=max_keywords, min_idf=min_idf)
+
+
+def write_synctx_training_examples(
+    *,
+    prepared_dir: str,
+    ranked_dir: str,
+    output_dir: str,
+    strategy: str = "RankDocBySnpt",
+    wordnet_dir: str | None = DEFAULT_WORDNET_DIR,
+    word_vectors_path: str | None = None,
+    use_word_vectors: bool = True,
+    max_distance: float = MINILM_MAX_DISTANCE,
+    min_idf: float = 1.5,
+    max_keywords: int = 20,
+    seed: int = 0,
+    by: str = "user",
+) -> dict[str, Any]:
+    """The SynCtx examples directory. wordnet_dir=None matches without synonyms; word_vectors_path=None is MiniLM."""
+    matcher = WordMatcher(
+        synonyms=WordNetSynonyms(directory=wordnet_dir) if wordnet_dir else None,
+        vectors=load_minilm_word_vectors(path=word_vectors_path) if use_word_vectors else None,
+        max_distance=max_distance)
+    return write_synctx_examples(
+        ranked_dir=ranked_dir, output_dir=output_dir,
+        frequencies=_frequencies(prepared_dir=prepared_dir, output_dir=output_dir), matcher=matcher,
+        strategy=strategy, min_idf=min_idf, max_keywords=max_keywords, seed=seed, by=by)
+
+
+STAGES = {"SynCtxInd": write_synctxind, "SynCtx": write_synctx_training_examples}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    gin_files, gin_bindings, rest = gin_config.split_gin_flags(sys.argv[1:] if argv is None else argv)
+    parser = argparse.ArgumentParser(description="Write a synthesis stage's output (SynCtxInd or SynCtx).")
+    parser.add_argument("--stage", required=True, choices=sorted(STAGES))
+    parser.add_argument("--output_dir", required=True)
+    args = parser.parse_args(rest)
+    gin_config.parse_gin(gin_files, gin_bindings)
+    result = gin_config.configured(STAGES[args.stage])(output_dir=args.output_dir)
+    gin_config.write_operative_config(args.output_dir)
+    print({key: result[key] for key in ("variant", "files", "shards") if key in result})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
