@@ -9,10 +9,24 @@ from typing import Sequence
 
 from personalize.corpus.errors import BadRecordError
 
-# subcommand -> module with HELP, add_arguments(parser) and run_command(args, gin_files, gin_bindings)
+# subcommand -> "module" or "module:ATTRIBUTE" with HELP, add_arguments(parser), run_command(args, gin_files, gin_bindings)
 SUBCOMMANDS = {
     "prepare": "personalize.cli.prepare",
+    "rank": "personalize.cli.rank",
+    "context-quality": "personalize.cli.context_quality",
+    "inspect": "personalize.cli.inspect",
+    "train": "personalize.cli.run_modes:TRAIN",
+    "eval": "personalize.cli.run_modes:EVAL",
+    "infer": "personalize.cli.run_modes:INFER",
+    "export": "personalize.cli.export",
+    "evaluate-lamp": "personalize.cli.export:EVALUATE_LAMP",
 }
+
+
+def _load(target: str):
+    module_name, _, attribute = target.partition(":")
+    module = importlib.import_module(module_name)
+    return getattr(module, attribute) if attribute else module
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -22,8 +36,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="personalize", description="Teach LLMs to Personalize, in JAX.")
     commands = parser.add_subparsers(dest="command", required=True)
     modules = {}
-    for name, module_name in SUBCOMMANDS.items():
-        module = importlib.import_module(module_name)
+    for name, module_name in SUBCOMMANDS.items():  # imports stay light: heavy modules load inside run_command
+        module = _load(module_name)
         modules[name] = module
         sub = commands.add_parser(name, help=module.HELP, description=module.HELP)
         sub.add_argument("--gin_file", action="append", help="gin file(s) to parse (repeatable)")

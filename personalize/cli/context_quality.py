@@ -1,0 +1,30 @@
+"""`personalize context-quality`: how much of each real document the ranked contexts already hold (no model)."""
+
+from __future__ import annotations
+
+import argparse
+
+from personalize import gin_config
+from personalize.context_quality import report
+
+HELP = "ROUGE recall/precision of every ranked context against the real documents, as Markdown, CSV and a plot"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--ranked_dir", required=True, help="ranked contexts (`personalize rank`)")
+    parser.add_argument("--output_dir", required=True, help="where context_quality.{md,csv,json,png} go")
+    parser.add_argument("--split", help="the split to score (default: test)")
+    parser.add_argument("--max_examples", type=int, help="score a fixed random subset of this many examples")
+    parser.add_argument("--seed", type=int, help="seed of the subset and of the RandomUser draw")
+
+
+def run_command(args: argparse.Namespace, gin_files: list[str], gin_bindings: list[str]) -> int:
+    gin_config.parse_gin(["ranking/context_quality.gin"] + gin_files, gin_bindings)
+    overrides = {key: value for key, value in
+                 {"split": args.split, "max_examples": args.max_examples, "seed": args.seed}.items()
+                 if value is not None}
+    rows = gin_config.configured(report.write_context_quality_report)(
+        ranked_dir=args.ranked_dir, output_dir=args.output_dir, **overrides)
+    gin_config.write_operative_config(args.output_dir)
+    print(report.to_markdown(rows=rows, title=f"Context quality of {args.ranked_dir}"), end="")
+    return 0
