@@ -14,6 +14,7 @@ letters through underscores, and lengths counted in code points where Java count
 from __future__ import annotations
 
 import functools
+import re
 from typing import Iterator
 
 import regex
@@ -26,6 +27,27 @@ LUCENE_ENGLISH_STOPWORDS = frozenset(
     "these they this to was will with".split()
 )
 MAX_TOKEN_LENGTH = 255
+
+# Unicode's Extended_Pictographic property (emoji-data.txt, unchanged since Unicode 13), as code point
+# ranges: the `regex` package's own table for it is wrong (it equals the narrower Emoji property).
+_EXTENDED_PICTOGRAPHIC_RANGES = (
+    "A9 AE 203C 2049 2122 2139 2194-2199 21A9-21AA 231A-231B 2328 2388 23CF 23E9-23F3 23F8-23FA 24C2 "
+    "25AA-25AB 25B6 25C0 25FB-25FE 2600-2605 2607-2612 2614-2685 2690-2705 2708-2712 2714 2716 271D "
+    "2721 2728 2733-2734 2744 2747 274C 274E 2753-2755 2757 2763-2767 2795-2797 27A1 27B0 27BF "
+    "2934-2935 2B05-2B07 2B1B-2B1C 2B50 2B55 3030 303D 3297 3299 1F000-1F0FF 1F10D-1F10F 1F12F "
+    "1F16C-1F171 1F17E-1F17F 1F18E 1F191-1F19A 1F1AD-1F1E5 1F201-1F20F 1F21A 1F22F 1F232-1F23A "
+    "1F23C-1F23F 1F249-1F3FA 1F400-1F53D 1F546-1F64F 1F680-1F6FF 1F774-1F77F 1F7D5-1F7FF 1F80C-1F80F "
+    "1F848-1F84F 1F85A-1F85F 1F888-1F88F 1F8AE-1F8FF 1F90C-1F93A 1F93C-1F945 1F947-1FAFF 1FC00-1FFFD "
+)
+
+
+def _code_point_class(ranges: str) -> str:
+    parts = []
+    for item in ranges.split():
+        first, _, last = item.partition("-")
+        parts.append(f"\\U{int(first, 16):08X}" + (f"-\\U{int(last, 16):08X}" if last else ""))
+    return "[" + "".join(parts) + "]"
+
 
 _EXT = r"[\p{WB=Extend}\p{WB=Format}\p{WB=ZWJ}]*"
 _LETTER = rf"[\p{{WB=ALetter}}\p{{WB=Hebrew_Letter}}]{_EXT}"
@@ -41,19 +63,26 @@ _WORD = rf"(?:{_CONNECTOR})*+(?:{_LETTER_RUN}|{_NUMBER_RUN})(?:(?:{_CONNECTOR})+
 _IDEOGRAPH = rf"[\p{{Script=Han}}\p{{Script=Hiragana}}]{_EXT}"
 _KATAKANA = rf"(?:\p{{WB=Katakana}}{_EXT})++"
 _SOUTHEAST_ASIAN = rf"(?:\p{{Line_Break=Complex_Context}}{_EXT})++"
-_EMOJI_CHAR = rf"(?:\p{{Extended_Pictographic}}|\p{{Emoji}}\uFE0F){_EXT}"
+_PICTOGRAPH = _code_point_class(_EXTENDED_PICTOGRAPHIC_RANGES)
+_EMOJI_CHAR = rf"(?:{_PICTOGRAPH}|\p{{Emoji}}\uFE0F)[\p{{WB=Extend}}\p{{WB=Format}}]*"
 _EMOJI = rf"\p{{WB=Regional_Indicator}}{{2}}|{_EMOJI_CHAR}(?:\u200D{_EMOJI_CHAR})*+"
 
 _TOKEN = regex.compile(
     "|".join(f"(?:{part})" for part in (_WORD, _IDEOGRAPH, _KATAKANA, _SOUTHEAST_ASIAN, _EMOJI)),
     regex.VERSION1,
 )
+# The same rules restricted to ASCII (no Extend/Format characters, no emoji, no ideographs there): a
+# much faster path (the standard `re` engine) for the common all-ASCII text, giving the same tokens.
+_ASCII_LETTER_RUN = r"[A-Za-z]++(?:[:.'][A-Za-z]++)*+"
+_ASCII_NUMBER_RUN = r"[0-9]++(?:[,.;'][0-9]++)*+"
+_ASCII_TOKEN = re.compile(rf"_*+(?:{_ASCII_LETTER_RUN}|{_ASCII_NUMBER_RUN})(?:_++|{_ASCII_LETTER_RUN}|{_ASCII_NUMBER_RUN})*+")
 _POSSESSIVE_MARKS = frozenset("'\u2019\uff07")
 
 
 def standard_tokens(text: str) -> Iterator[str]:
     """Lucene StandardTokenizer's tokens (before any filter), longer ones cut into 255-character pieces."""
-    for match in _TOKEN.finditer(text):
+    pattern = _ASCII_TOKEN if text.isascii() else _TOKEN
+    for match in pattern.finditer(text):
         token = match.group()
         if len(token) <= MAX_TOKEN_LENGTH:
             yield token

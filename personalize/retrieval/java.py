@@ -55,8 +55,7 @@ def start_jvm(*, max_heap: str = "2g") -> None:
 
     jar = anserini_jar()
     if jnius_config.vm_running:
-        if not any("anserini" in entry for entry in jnius_config.get_classpath()):
-            raise JavaUnavailableError("a JVM is already running in this process without the Anserini jar on its class path")
+        _check_running_jvm()
         return
     home = java_home()
     libjvm = home / "lib" / "server" / "libjvm.so"
@@ -70,3 +69,21 @@ def start_jvm(*, max_heap: str = "2g") -> None:
         options.append(f"-Xmx{max_heap}")
     jnius_config.set_options(*options)
     import jnius  # noqa: F401  (importing pyjnius is what boots the JVM)
+
+    _check_running_jvm()
+
+
+def _check_running_jvm() -> None:
+    """A JVM started elsewhere (e.g. by importing pyserini first) may be the system's older Java."""
+    from jnius import autoclass
+
+    system = autoclass("java.lang.System")
+    major = int(str(system.getProperty("java.specification.version")).split(".")[0])
+    if major < MIN_JAVA_MAJOR:
+        raise JavaUnavailableError(
+            f"the JVM in this process is Java {major} ({system.getProperty('java.home')}); Pyserini needs "
+            f"{MIN_JAVA_MAJOR}+. Call personalize.retrieval.java.start_jvm() before importing pyserini."
+        )
+    classpath = str(system.getProperty("java.class.path"))
+    if "anserini" not in classpath:
+        raise JavaUnavailableError("a JVM is already running in this process without the Anserini jar on its class path")

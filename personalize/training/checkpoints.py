@@ -23,13 +23,11 @@ class NoReadableCheckpointError(RuntimeError):
     """Every checkpoint in the directory failed to restore."""
 
 
-def open_manager(*, directory: str | pathlib.Path, save_interval_steps: int, keep: int | None) -> ocp.CheckpointManager:
-    """A manager that saves every `save_interval_steps` steps (asynchronously) and keeps the last `keep`."""
-    if save_interval_steps < 1:
-        raise ValueError(f"save_interval_steps must be >= 1, got {save_interval_steps}")
+def open_manager(*, directory: str | pathlib.Path, keep: int | None) -> ocp.CheckpointManager:
+    """A manager that saves asynchronously and keeps the last `keep`; the train loop decides when to save."""
     if keep is not None and keep < 1:
         raise ValueError(f"keep must be >= 1 or None (keep all), got {keep}")
-    options = ocp.CheckpointManagerOptions(save_interval_steps=save_interval_steps, max_to_keep=keep, create=True)
+    options = ocp.CheckpointManagerOptions(max_to_keep=keep, create=True)
     return ocp.CheckpointManager(pathlib.Path(directory).absolute(), options=options)
 
 
@@ -37,8 +35,8 @@ def _as_tree(state: TrainState) -> dict[str, Any]:
     return {"step": state.step, "params": state.params, "opt_state": state.opt_state}
 
 
-def save(*, manager: ocp.CheckpointManager, state: TrainState, batches_consumed: int, force: bool = False) -> bool:
-    """Save at `state.step` if the interval says so (or `force`); True when a save was started."""
+def save(*, manager: ocp.CheckpointManager, state: TrainState, batches_consumed: int) -> bool:
+    """Start saving at `state.step` unless that step is already saved; True when a save was started."""
     step = int(jax.device_get(state.step))
     if step in manager.all_steps():
         return False
@@ -48,7 +46,7 @@ def save(*, manager: ocp.CheckpointManager, state: TrainState, batches_consumed:
             state=ocp.args.StandardSave(_as_tree(state)),
             data=ocp.args.JsonSave({"batches_consumed": int(batches_consumed)}),
         ),
-        force=force,
+        force=True,
     )
 
 
@@ -107,3 +105,24 @@ def _set_aside(path: pathlib.Path) -> None:
         target = path.with_name(f"{path.name}{_UNREADABLE_SUFFIX}.{suffix}")
         suffix += 1
     path.rename(target)
+
+
+def restore_params(*, manager: ocp.CheckpointManager, abstract_params: Any, step: int | None = None) -> tuple[Any, int]:
+    """(params, step) of checkpoint `step` (default: the latest) without its optimizer state, for eval and infer."""
+    step = manager.latest_step() if step is None else step
+    if step is None:
+        raise FileNotFoundError(f"no checkpoint in {manager.directory}")
+    if step not in manager.all_steps():
+        raise FileNotFoundError(f"no checkpoint for step {step} in {manager.directory}; have {manager.all_steps()}")
+    target = {"params": abstract_params}
+    restored = manager.restore(
+        step,
+        args=ocp.args.Composite(
+            state=ocp.args.PyTreeRestore(
+                item=target,
+                restore_args=ocp.checkpoint_utils.construct_restore_args(target),
+                partial_restore=True,
+            )
+        ),
+    )
+    return restored["state"]["params"], step

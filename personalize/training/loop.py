@@ -40,8 +40,9 @@ def evaluate_batches(
     }
 
 
-def _summarise(pending: list[dict[str, jax.Array]], *, seconds: float, examples: int) -> dict[str, float]:
-    fetched = jax.device_get(pending)
+def _summarise(pending: list[dict[str, jax.Array]], *, since: float, examples: int) -> dict[str, float]:
+    fetched = jax.device_get(pending)  # waits for the steps to finish, so the time below is compute time
+    seconds = max(time.perf_counter() - since, 1e-9)
     last = {name: float(value) for name, value in fetched[-1].items()}
     tokens = sum(float(m["tokens"]) for m in fetched)
     means = {name: float(np.mean([m[name] for m in fetched])) for name in ("loss", "z_loss", "cross_entropy", "accuracy")}
@@ -66,14 +67,17 @@ def train_loop(
     log: MetricsLog,
     log_period: int,
     manager: ocp.CheckpointManager | None = None,
+    checkpoint_period: int = 1000,
     evaluate: Callable[[Any], dict[str, float]] | None = None,
     eval_period: int | None = None,
 ) -> tuple[TrainState, int]:
     """Train until `state.step == final_step` or the data ends; returns (state, batches consumed so far).
 
-    Every step offers a checkpoint to `manager` (which saves at its interval); the last step is always saved,
-    with the data position, so a restart continues exactly where this run stopped.
+    A checkpoint (with the data position) is saved every `checkpoint_period` steps and at the last step, so a
+    restart continues exactly where the last checkpoint stopped.
     """
+    if checkpoint_period < 1:
+        raise ValueError(f"checkpoint_period must be >= 1, got {checkpoint_period}")
     step = int(jax.device_get(state.step))
     progress = Progress(final_step=final_step)
     pending: list[dict[str, jax.Array]] = []
@@ -91,20 +95,21 @@ def train_loop(
         step += 1
         pending.append(metrics)
         if step % log_period == 0 or step == final_step:
-            seconds = max(time.perf_counter() - window_start, 1e-9)
             log.write(
                 step=step,
                 split="train",
-                metrics=_summarise(pending, seconds=seconds, examples=examples),
+                metrics=_summarise(pending, since=window_start, examples=examples),
                 note=progress.note(step=step),
             )
             pending, examples, window_start = [], 0, time.perf_counter()
-        if manager is not None:
+        if manager is not None and step % checkpoint_period == 0:
             checkpoints.save(manager=manager, state=state, batches_consumed=batches_consumed)
         if evaluate is not None and eval_period and step % eval_period == 0:
             log.write(step=step, split="validation", metrics=evaluate(state.params))
+    if pending:
+        log.write(step=step, split="train", metrics=_summarise(pending, since=window_start, examples=examples))
     if manager is not None:
-        checkpoints.save(manager=manager, state=state, batches_consumed=batches_consumed, force=True)
+        checkpoints.save(manager=manager, state=state, batches_consumed=batches_consumed)
         manager.wait_until_finished()
     if evaluate is not None and eval_period and step % eval_period:
         log.write(step=step, split="validation", metrics=evaluate(state.params))

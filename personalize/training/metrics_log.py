@@ -17,7 +17,7 @@ class MetricsLog:
     """Appends `{"step", "split", ...metrics}` lines; only process 0 writes."""
 
     path: pathlib.Path | None
-    stream: TextIO = sys.stdout
+    stream: TextIO | None = None  # None: whatever sys.stdout is at the time of writing
 
     def write(self, *, step: int, split: str, metrics: Mapping[str, float], note: str = "") -> None:
         if jax.process_index() != 0:
@@ -28,11 +28,11 @@ class MetricsLog:
             with self.path.open("a", encoding="utf-8") as handle:
                 handle.write(json.dumps(record) + "\n")
         shown = " ".join(f"{k}={_format(v)}" for k, v in metrics.items())
-        print(f"[{split}] step {step} {shown}{' ' + note if note else ''}", file=self.stream, flush=True)
+        print(f"[{split}] step {step} {shown}{' ' + note if note else ''}", file=self.stream or sys.stdout, flush=True)
 
     def message(self, text: str) -> None:
         if jax.process_index() == 0:
-            print(text, file=self.stream, flush=True)
+            print(text, file=self.stream or sys.stdout, flush=True)
 
 
 def _format(value: float) -> str:

@@ -1,14 +1,16 @@
 """The training objective as token sums, so microbatches and data shards add up before one normalisation.
 
-Per target token: cross-entropy plus z-loss (z_loss * logsumexp(logits)**2, which keeps the softmax normaliser
-near 1 in bfloat16). The summed loss is divided by `loss_normalizing_factor` when given (T5X's public checkpoints
-were trained with 233,472 = 2,048 x 114), otherwise by the number of target tokens in the whole batch.
+The per-token loss (cross-entropy + z-loss) is `personalize.models.t5.loss.cross_entropy_loss`; this module
+only decides what it is divided by: `loss_normalizing_factor` when given (T5X's public checkpoints were trained
+with 233,472 = 2,048 x 114), otherwise the number of target tokens in the whole batch, not the microbatch.
 """
 
 from collections.abc import Mapping
 
 import jax
 import jax.numpy as jnp
+
+from personalize.models.t5.loss import cross_entropy_loss
 
 PRETRAINING_LOSS_NORMALIZING_FACTOR = 233_472
 
@@ -20,23 +22,6 @@ def loss_weights(batch: Mapping[str, jax.Array]) -> jax.Array:
     return (batch["decoder_target_tokens"] > 0).astype(jnp.float32)
 
 
-def token_sums(*, logits: jax.Array, targets: jax.Array, weights: jax.Array, z_loss: float) -> dict[str, jax.Array]:
-    """Sums over the weighted target tokens: `loss` (cross-entropy + z-loss), `z_loss`, `correct`, `tokens`."""
-    # [batch, length, vocab] -> [batch, length]
-    logits = logits.astype(jnp.float32)
-    log_z = jax.nn.logsumexp(logits, axis=-1)
-    target_logit = jnp.take_along_axis(logits, targets[..., None], axis=-1)[..., 0]
-    cross_entropy = log_z - target_logit
-    token_z_loss = z_loss * jnp.square(log_z)
-    correct = (jnp.argmax(logits, axis=-1) == targets).astype(jnp.float32)
-    return {
-        "loss": jnp.sum((cross_entropy + token_z_loss) * weights),
-        "z_loss": jnp.sum(token_z_loss * weights),
-        "correct": jnp.sum(correct * weights),
-        "tokens": jnp.sum(weights),
-    }
-
-
 def normalizer(*, weights: jax.Array, loss_normalizing_factor: float | None) -> jax.Array:
     """What the summed loss of a whole batch is divided by."""
     if loss_normalizing_factor is None:
@@ -44,3 +29,20 @@ def normalizer(*, weights: jax.Array, loss_normalizing_factor: float | None) -> 
     if loss_normalizing_factor <= 0:
         raise ValueError(f"loss_normalizing_factor must be positive or None, got {loss_normalizing_factor}")
     return jnp.asarray(loss_normalizing_factor, jnp.float32)
+
+
+def token_sums(
+    *, logits: jax.Array, targets: jax.Array, weights: jax.Array, z_loss: float, norm: jax.Array | float = 1.0
+) -> dict[str, jax.Array]:
+    """`loss` (cross-entropy + z-loss) and `z_loss` summed and divided by `norm`; `correct`, `tokens` summed."""
+    terms = cross_entropy_loss(
+        logits=logits, targets=targets, weights=weights, z_loss=z_loss, loss_normalizing_factor=norm
+    )
+    # [batch, length, vocab] -> [batch, length]
+    correct = (jnp.argmax(logits, axis=-1) == targets).astype(jnp.float32)
+    return {
+        "loss": terms.loss,
+        "z_loss": terms.z_loss,
+        "correct": jnp.sum(correct * weights),
+        "tokens": terms.num_tokens,
+    }

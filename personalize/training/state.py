@@ -41,7 +41,8 @@ def _init_inputs(input_shapes: Mapping[str, tuple[int, ...]]) -> dict[str, jax.A
     return {name: jnp.ones(shape, jnp.int32) for name, shape in input_shapes.items()}
 
 
-def _boxed_params(*, model: nn.Module, rng: jax.Array, input_shapes: Mapping[str, tuple[int, ...]]) -> Any:
+def boxed_params(*, model: nn.Module, rng: jax.Array, input_shapes: Mapping[str, tuple[int, ...]]) -> Any:
+    """The model's params as `model.init` returns them, still boxed with their logical axis names."""
     inputs = _init_inputs(input_shapes)
     variables = model.init(
         {"params": rng},
@@ -58,7 +59,7 @@ def logical_state_specs(
 ) -> tuple[TrainState, TrainState]:
     """(logical PartitionSpecs, abstract ShapeDtypeStructs) of the train state, without allocating anything."""
     boxed = jax.eval_shape(
-        lambda rng: _boxed_params(model=model, rng=rng, input_shapes=input_shapes), jax.random.key(0)
+        lambda rng: boxed_params(model=model, rng=rng, input_shapes=input_shapes), jax.random.key(0)
     )
     param_specs = logical_param_specs(boxed_params=boxed)
     params = meta.unbox(boxed)
@@ -104,7 +105,7 @@ def initialize_state(
     """Initialise params and optimizer state directly in their shards (no full copy on one device)."""
 
     def init(rng: jax.Array) -> TrainState:
-        params = meta.unbox(_boxed_params(model=model, rng=rng, input_shapes=input_shapes))
+        params = meta.unbox(boxed_params(model=model, rng=rng, input_shapes=input_shapes))
         return TrainState(step=jnp.zeros((), jnp.int32), params=params, opt_state=optimizer.init(params))
 
     with partitioning_context(mesh=mesh, rules=rules):

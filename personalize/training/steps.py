@@ -63,9 +63,13 @@ def _gradients(
     def objective(params: Any) -> tuple[jax.Array, dict[str, jax.Array]]:
         logits = logits_of(model=model, params=params, batch=batch, enable_dropout=True, dropout_key=dropout_key)
         sums = token_sums(
-            logits=logits, targets=batch["decoder_target_tokens"], weights=loss_weights(batch), z_loss=z_loss
+            logits=logits,
+            targets=batch["decoder_target_tokens"],
+            weights=loss_weights(batch),
+            z_loss=z_loss,
+            norm=norm,
         )
-        return sums["loss"] / norm, sums
+        return sums["loss"], sums
 
     (_, sums), grads = jax.value_and_grad(objective, has_aux=True)(params)
     return grads, sums
@@ -108,13 +112,13 @@ def train_step(
     )
     tokens = jnp.maximum(sums["tokens"], 1.0)
     metrics = {
-        "loss": sums["loss"] / norm,
-        "z_loss": sums["z_loss"] / norm,
-        "cross_entropy": (sums["loss"] - sums["z_loss"]) / tokens,
+        "loss": sums["loss"],
+        "z_loss": sums["z_loss"],
+        "cross_entropy": (sums["loss"] - sums["z_loss"]) * norm / tokens,
         "accuracy": sums["correct"] / tokens,
         "tokens": sums["tokens"],
         "learning_rate": optimizer.learning_rate_at(state.step),
-        "grad_norm": optax.global_norm(grads),
+        "grad_norm": optax.tree.norm(grads),
     }
     return new_state, metrics
 

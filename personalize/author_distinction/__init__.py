@@ -1,0 +1,1 @@
+"""The multitask auxiliary task (AuthorPred): were two passages written by the same author?"""

@@ -1,0 +1,1 @@
+"""Stage 5 input formatting: the paper's generation prompt, per experiment row."""

@@ -1,0 +1,1 @@
+"""Looking at a task or mixture before training: rendered examples and token-length distributions."""

@@ -1,0 +1,41 @@
+"""Gin at the edge: parse run + model + partitioning gin files, run train/eval/infer, keep the config beside it."""
+
+import pathlib
+
+import gin
+
+from personalize.training import evaluation, finetune, inference
+
+GIN_DIR = pathlib.Path(__file__).resolve().parents[2] / "gin"
+MODES = {"train": finetune.train, "eval": evaluation.evaluate, "infer": inference.infer}
+CONFIG_FILES = {"train": "config.gin", "eval": "eval_config.gin", "infer": "infer_config.gin"}
+
+
+def _model_dir() -> pathlib.Path:
+    try:
+        value = gin.query_parameter("%MODEL_DIR")
+    except ValueError as error:
+        raise ValueError("the gin configuration does not set MODEL_DIR (e.g. --gin.MODEL_DIR=\"'runs/x'\")") from error
+    return pathlib.Path(value)
+
+
+def run_gin(mode: str, gin_files: list[str], gin_bindings: list[str]):
+    """Runs `mode` ('train', 'eval' or 'infer') as configured; returns what the run returns.
+
+    Gin files are looked up relative to the working directory, then the repository's `gin/` folder. The full
+    configuration is written to MODEL_DIR/config.gin (eval_config.gin, infer_config.gin for the other modes, so
+    they do not overwrite the training record) before the run and replaced by the operative configuration
+    (every value the run actually used) once it finishes.
+    """
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {sorted(MODES)}, got {mode!r}")
+    gin.clear_config()
+    gin.add_config_file_search_path(str(GIN_DIR))
+    gin.parse_config_files_and_bindings(list(gin_files), list(gin_bindings), finalize_config=False)
+    model_dir = _model_dir()
+    model_dir.mkdir(parents=True, exist_ok=True)
+    config_file = model_dir / CONFIG_FILES[mode]
+    config_file.write_text(gin.config_str(), encoding="utf-8")
+    result = gin.get_configurable(MODES[mode])()
+    config_file.write_text(gin.operative_config_str(), encoding="utf-8")
+    return result

@@ -1,0 +1,155 @@
+"""The `train` run: build or restore the sharded state, then hand over to the train loop."""
+
+import pathlib
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import flax.linen as nn
+import jax
+
+from personalize.partitioning.partitioner import Partitioner
+from personalize.partitioning.shardings import global_batch
+from personalize.training import checkpoints
+from personalize.training.data import SeqioBatches, iterate_batches
+from personalize.training.loop import evaluate_batches, train_loop
+from personalize.training.metrics_log import MetricsLog
+from personalize.training.state import PartitionedOptimizer, TrainState, initialize_state, state_shardings
+from personalize.training.steps import compile_eval_step, compile_train_step
+
+METRICS_FILE = "metrics.jsonl"
+CHECKPOINT_DIR = "checkpoints"
+
+
+def model_input_shapes(*, task_feature_lengths: Mapping[str, int], batch_size: int) -> dict[str, tuple[int, int]]:
+    """Shapes to trace the model's init with: SeqIO's `inputs`/`targets` lengths -> encoder/decoder features."""
+    for name in ("inputs", "targets"):
+        if name not in task_feature_lengths:
+            raise ValueError(f"task_feature_lengths needs {name!r}, got {dict(task_feature_lengths)}")
+    return {
+        "encoder_input_tokens": (batch_size, int(task_feature_lengths["inputs"])),
+        "decoder_input_tokens": (batch_size, int(task_feature_lengths["targets"])),
+    }
+
+
+def _start_state(
+    *,
+    manager: Any,
+    model: nn.Module,
+    optimizer: PartitionedOptimizer,
+    input_shapes: Mapping[str, tuple[int, int]],
+    partitioner: Partitioner,
+    init_key: jax.Array,
+    pretrained_params: Any,
+    log: MetricsLog,
+) -> tuple[TrainState, TrainState, int]:
+    shardings, abstract = state_shardings(
+        model=model, optimizer=optimizer, input_shapes=input_shapes, mesh=partitioner.mesh, rules=partitioner.rules
+    )
+    restored = checkpoints.restore_latest(manager=manager, abstract_state=abstract)
+    if restored is not None:
+        state, batches_consumed = restored
+        log.message(
+            f"resumed from checkpoint step {int(jax.device_get(state.step))} "
+            f"at data position {batches_consumed} ({manager.directory})"
+        )
+        return state, shardings, batches_consumed
+    state = initialize_state(
+        model=model,
+        optimizer=optimizer,
+        input_shapes=input_shapes,
+        rng=init_key,
+        shardings=shardings,
+        mesh=partitioner.mesh,
+        rules=partitioner.rules,
+    )
+    if pretrained_params is not None:
+        params = jax.device_put(pretrained_params, shardings.params)
+        opt_state = jax.jit(optimizer.init, out_shardings=shardings.opt_state)(params)
+        state = TrainState(step=state.step, params=params, opt_state=opt_state)
+        log.message("started from the given pretrained parameters")
+    return state, shardings, 0
+
+
+def train(
+    *,
+    model_dir: str,
+    model: nn.Module,
+    optimizer: PartitionedOptimizer,
+    partitioner: Partitioner,
+    train_data: SeqioBatches | Iterable[Mapping[str, Any]],
+    task_feature_lengths: Mapping[str, int],
+    train_steps: int,
+    validation_data: SeqioBatches | Iterable[Mapping[str, Any]] | None = None,
+    eval_period: int | None = None,
+    checkpoint_period: int = 1000,
+    keep_checkpoints: int | None = None,
+    log_period: int = 100,
+    z_loss: float = 1e-4,
+    loss_normalizing_factor: float | None = None,
+    num_microbatches: int = 1,
+    random_seed: int = 0,
+    pretrained_params: Any = None,
+) -> TrainState:
+    """Fine-tune until step `train_steps` (a total, as in T5X), resuming from MODEL_DIR/checkpoints if present.
+
+    `pretrained_params` (an unboxed param tree, e.g. from the T5 checkpoint importer) is used only when the
+    model directory has no checkpoint yet.
+    """
+    if validation_data is not None and not eval_period:
+        raise ValueError("validation_data is given but eval_period is not: set how often to evaluate")
+    directory = pathlib.Path(model_dir)
+    log = MetricsLog(path=directory / METRICS_FILE)
+    mesh, rules = partitioner.mesh, partitioner.rules
+    init_key, dropout_key = jax.random.split(jax.random.key(random_seed))
+    input_shapes = model_input_shapes(task_feature_lengths=task_feature_lengths, batch_size=mesh.shape["data"])
+    manager = checkpoints.open_manager(
+        directory=directory / CHECKPOINT_DIR, keep=keep_checkpoints
+    )
+    try:
+        state, shardings, batches_consumed = _start_state(
+            manager=manager,
+            model=model,
+            optimizer=optimizer,
+            input_shapes=input_shapes,
+            partitioner=partitioner,
+            init_key=init_key,
+            pretrained_params=pretrained_params,
+            log=log,
+        )
+        step_fn = compile_train_step(
+            model=model,
+            optimizer=optimizer,
+            shardings=shardings,
+            mesh=mesh,
+            rules=rules,
+            z_loss=z_loss,
+            loss_normalizing_factor=loss_normalizing_factor,
+            num_microbatches=num_microbatches,
+        )
+        to_global = lambda batch: global_batch(local_batch=batch, mesh=mesh, rules=rules)  # noqa: E731
+        evaluate = None
+        if validation_data is not None:
+            eval_fn = compile_eval_step(
+                model=model, params_shardings=shardings.params, mesh=mesh, rules=rules, z_loss=z_loss
+            )
+            evaluate = lambda params: evaluate_batches(  # noqa: E731
+                eval_step=eval_fn, params=params, batches=iterate_batches(validation_data), to_global=to_global
+            )
+        state, _ = train_loop(
+            state=state,
+            train_step=step_fn,
+            batches=iterate_batches(train_data, start=batches_consumed),
+            to_global=to_global,
+            dropout_key=dropout_key,
+            final_step=train_steps,
+            batches_consumed=batches_consumed,
+            log=log,
+            log_period=log_period,
+            manager=manager,
+            checkpoint_period=checkpoint_period,
+            evaluate=evaluate,
+            eval_period=eval_period,
+        )
+    finally:
+        manager.close()
+    return state
