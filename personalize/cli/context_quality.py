@@ -19,12 +19,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_command(args: argparse.Namespace, gin_files: list[str], gin_bindings: list[str]) -> int:
-    gin_config.parse_gin(["ranking/context_quality.gin"] + gin_files, gin_bindings)
-    overrides = {key: value for key, value in
-                 {"split": args.split, "max_examples": args.max_examples, "seed": args.seed}.items()
-                 if value is not None}
-    rows = gin_config.configured(report.write_context_quality_report)(
-        ranked_dir=args.ranked_dir, output_dir=args.output_dir, **overrides)
+    # Flags become gin bindings (after the files and --gin. overrides), so config.gin records the whole run.
+    flags = {"ranked_dir": args.ranked_dir, "output_dir": args.output_dir, "split": args.split,
+             "max_examples": args.max_examples, "seed": args.seed}
+    bindings = [f"report.write_context_quality_report.{key} = {value!r}"
+                for key, value in flags.items() if value is not None]
+    gin_config.parse_gin(["ranking/context_quality.gin"] + gin_files, list(gin_bindings) + bindings)
+    rows = gin_config.configured(report.write_context_quality_report)()
     gin_config.write_operative_config(args.output_dir)
     print(report.to_markdown(rows=rows, title=f"Context quality of {args.ranked_dir}"), end="")
     return 0

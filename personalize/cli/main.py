@@ -18,6 +18,7 @@ SUBCOMMANDS = {
     "train": "personalize.cli.run_modes:TRAIN",
     "eval": "personalize.cli.run_modes:EVAL",
     "infer": "personalize.cli.run_modes:INFER",
+    "experiment": "personalize.cli.experiment",
     "export": "personalize.cli.export",
     "evaluate-lamp": "personalize.cli.export:EVALUATE_LAMP",
 }

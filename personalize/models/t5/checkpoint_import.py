@@ -88,7 +88,7 @@ def config_from_hf(*, hf_config: Mapping[str, Any], dtype: str = "bfloat16", sou
             num_decoder_layers=int(hf_config.get("num_decoder_layers") or num_layers),
             mlp_activations=_HF_ACTIVATIONS[projection],
             dropout_rate=float(hf_config.get("dropout_rate", 0.1)),
-            logits_via_embedding=bool(hf_config.get("tie_word_embeddings", True)),
+            logits_via_embedding=_hf_scales_tied_logits(hf_config),
             relative_attention_num_buckets=int(hf_config.get("relative_attention_num_buckets", 32)),
             relative_attention_max_distance=int(hf_config.get("relative_attention_max_distance", 128)),
             layer_norm_epsilon=float(hf_config.get("layer_norm_epsilon", 1e-6)),
@@ -96,6 +96,16 @@ def config_from_hf(*, hf_config: Mapping[str, Any], dtype: str = "bfloat16", sou
         )
     except KeyError as err:
         raise CheckpointImportError(f"{source}: missing field {err.args[0]!r}") from err
+
+
+def _hf_scales_tied_logits(hf_config: Mapping[str, Any]) -> bool:
+    """Whether the output layer is the embedding scaled by 1/sqrt(d_model) (T5 1.0).
+
+    Published T5 1.1 / Flan-T5 configs say tie_word_embeddings=false (and ship lm_head.weight). transformers >= 5
+    always writes tie_word_embeddings=true and marks T5 1.1 with scale_decoder_outputs=false instead (an unscaled
+    output layer that shares the embedding's values).
+    """
+    return bool(hf_config.get("scale_decoder_outputs", hf_config.get("tie_word_embeddings", True)))
 
 
 def read_safetensors(*, path: str) -> dict[str, np.ndarray]:
@@ -179,6 +189,9 @@ def load_hf_t5(*, path: str, dtype: str = "bfloat16") -> tuple[T5Config, dict[st
     tensors = _hf_tensors(path)
     if "shared.weight" not in tensors and "encoder.embed_tokens.weight" in tensors:
         tensors["shared.weight"] = tensors["encoder.embed_tokens.weight"]
+    if not config.logits_via_embedding and "lm_head.weight" not in tensors and "shared.weight" in tensors:
+        # An unscaled output layer saved as tied to the embedding (transformers >= 5): untie it into logits_dense.
+        tensors["lm_head.weight"] = tensors["shared.weight"]
     # Copies of the shared embedding (and, when tied, of the output layer) that some exports write out.
     redundant = {"encoder.embed_tokens.weight", "decoder.embed_tokens.weight"}
     if config.logits_via_embedding:

@@ -22,7 +22,7 @@ MASKED_BIAS = -1e10
 
 Initializer = Callable[..., jax.Array]
 
-# The logical axis names T5 parameters carry; the partitioning rule table must cover every one of them.
+# The logical axis names T5 parameters may carry; the partitioning rule table must cover every one of them.
 PARAM_AXIS_NAMES = ("embed", "mlp", "heads", "kv", "joined_kv", "vocab", "relpos_buckets")
 
 
@@ -150,11 +150,15 @@ def mask_to_bias(mask: jax.Array) -> jax.Array:
 class MultiHeadAttention(nn.Module):
     """Dot-product attention without the 1/sqrt(head_dim) factor: T5 folds that factor into the query init.
 
-    In decode mode (self-attention only) keys and values are appended to a cache of length max_decode_length,
-    one position per call, at `decode_index`.
+    With decode=True the module keeps a 'cache' collection, created by the first (prefill) call:
+    - cache_mode 'append' (decoder self-attention): keys and values of length max_decode_length; every later call
+      brings one position and writes it at `decode_index`.
+    - cache_mode 'static' (attention over the encoder): the projected encoder keys and values, computed once at
+      prefill and reused at every step.
     """
 
     config: T5Config
+    cache_mode: str = "append"
 
     @nn.compact
     def __call__(self, inputs_q: jax.Array, inputs_kv: jax.Array, bias: jax.Array, *, enable_dropout: bool,
@@ -171,14 +175,21 @@ class MultiHeadAttention(nn.Module):
             x = x.reshape(x.shape[:-1] + (cfg.num_heads, cfg.head_dim))
             return nn.with_logical_constraint(x, ("batch", "length", "heads", "kv"))
 
+        def project_kv() -> tuple[jax.Array, jax.Array]:
+            return (split_heads(Dense(**projection, name="key")(inputs_kv)),
+                    split_heads(Dense(**projection, name="value")(inputs_kv)))
+
         # [batch, length, embed] -> [batch, length, heads, kv]
         query = split_heads(Dense(**projection, kernel_init=query_init, name="query")(inputs_q))
-        key = split_heads(Dense(**projection, name="key")(inputs_kv))
-        value = split_heads(Dense(**projection, name="value")(inputs_kv))
-
-        if decode:
-            key, value = self._update_cache(key=key, value=value, decode_index=decode_index,
+        if not decode:
+            key, value = project_kv()
+        elif self.cache_mode == "static":
+            key, value = self._static_cache(project_kv)
+        elif self.cache_mode == "append":
+            key, value = self._append_cache(*project_kv(), decode_index=decode_index,
                                             max_decode_length=max_decode_length)
+        else:
+            raise ValueError(f"unknown cache_mode {self.cache_mode!r} (expected 'append' or 'static')")
 
         # [batch, q, heads, kv] x [batch, k, heads, kv] -> [batch, heads, q, k]
         logits = jnp.einsum("bqhd,bkhd->bhqk", query, key, preferred_element_type=jnp.float32)
@@ -192,9 +203,19 @@ class MultiHeadAttention(nn.Module):
         out = Dense(features=cfg.emb_dim, kernel_axes=("joined_kv", "embed"), dtype=dtype, name="out")(context)
         return nn.with_logical_constraint(out, ("batch", "length", "embed"))
 
-    def _update_cache(self, *, key: jax.Array, value: jax.Array, decode_index: jax.Array | None,
+    def _static_cache(self, project_kv: Callable[[], tuple[jax.Array, jax.Array]]) -> tuple[jax.Array, jax.Array]:
+        """Projects the encoder output at prefill and stores it; later calls read it back."""
+        if self.has_variable("cache", "cached_key"):
+            return self.get_variable("cache", "cached_key"), self.get_variable("cache", "cached_value")
+        key, value = project_kv()
+        self.put_variable("cache", "cached_key", key)
+        self.put_variable("cache", "cached_value", value)
+        return key, value
+
+    def _append_cache(self, key: jax.Array, value: jax.Array, *, decode_index: jax.Array | None,
                       max_decode_length: int | None) -> tuple[jax.Array, jax.Array]:
-        """Creates the cache on the first (shape-only) call; afterwards writes one position and returns it all."""
+        """Creates an empty cache at prefill (and attends to the prefill input itself); afterwards writes one
+        position at decode_index and returns the whole cache."""
         initialized = self.has_variable("cache", "cached_key")
         batch, length, heads, head_dim = key.shape
         cache_shape = (batch, max_decode_length or length, heads, head_dim)

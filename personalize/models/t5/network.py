@@ -68,14 +68,14 @@ class DecoderLayer(nn.Module):
         norm = dict(epsilon=cfg.layer_norm_epsilon, dtype=cfg.compute_dtype)
         # [batch, length, embed] -> [batch, length, embed]
         h = RmsNorm(**norm, name="pre_self_attention_layer_norm")(x)
-        h = MultiHeadAttention(cfg, name="self_attention")(
+        h = MultiHeadAttention(cfg, cache_mode="append", name="self_attention")(
             h, h, self_bias, enable_dropout=enable_dropout, decode=decode, decode_index=decode_index,
             max_decode_length=max_decode_length)
         x = x + dropout(h, rate=cfg.dropout_rate, enable=enable_dropout)
         # [batch, length, embed] x [batch, encoder_length, embed] -> [batch, length, embed]
         h = RmsNorm(**norm, name="pre_cross_attention_layer_norm")(x)
-        h = MultiHeadAttention(cfg, name="encoder_decoder_attention")(h, encoded, cross_bias,
-                                                                      enable_dropout=enable_dropout)
+        h = MultiHeadAttention(cfg, cache_mode="static", name="encoder_decoder_attention")(
+            h, encoded, cross_bias, enable_dropout=enable_dropout, decode=decode)
         x = x + dropout(h, rate=cfg.dropout_rate, enable=enable_dropout)
         # [batch, length, embed] -> [batch, length, embed]
         h = RmsNorm(**norm, name="pre_mlp_layer_norm")(x)
@@ -119,8 +119,9 @@ class Encoder(nn.Module):
 class Decoder(nn.Module):
     """The causal stack over the shifted targets, attending to the encoder output; returns float32 logits.
 
-    With decode=True it consumes one position per call and keeps keys, values and the current position in the
-    'cache' collection; the first call (under `init`) only creates that cache, sized max_decode_length.
+    With decode=True it consumes one position per call and keeps keys, values, the projected encoder output and
+    the current position in the 'cache' collection. The first decode call (the prefill, with a mutable empty
+    'cache') only creates that cache, sized max_decode_length; its logits are not meaningful.
     """
 
     config: T5Config

@@ -1,0 +1,190 @@
+"""`personalize experiment`: one corpus through every stage to the paper's results table.
+
+Stages, each an artifact keyed by a hash of its configuration (so a repeated run reuses what is done and
+an interrupted run continues, training from its last checkpoint): prepare -> rank (every strategy at once)
+-> additions (SynCtxInd keywords) -> vocabulary -> per row: train, decode the test split -> results table.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import sys
+import time
+from typing import Any, Callable, Mapping, Sequence
+
+from personalize.experiment.artifacts import ArtifactStore, config_hash
+from personalize.experiment.paper_results import PAPER_COUNTERPART
+from personalize.experiment.results_table import build_results, write_results
+
+DEFAULT_ROWS = ("ImmedCtx", "UserID", "RecentDoc", "RankDocBM25", "RankDocDense", "RankSnippet", "RankDocBySnpt",
+                "+SumCtxInd", "+SumCtx", "+SynCtxInd", "+SynCtx", "+AuthorPred")
+
+
+def _log(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainingSettings:
+    """How each row's generator is trained and decoded (the paper: T5-11B, beam 4)."""
+
+    train_steps: int = 300
+    batch_size: int = 16
+    inputs_length: int = 512
+    targets_length: int = 192
+    learning_rate: float = 0.005
+    warmup_steps: int = 50
+    decode_batch_size: int = 16
+    num_beams: int = 4
+    alpha: float = 0.6
+    max_test_examples: int | None = None
+    seed: int = 0
+
+
+def _model(model_config: Any, vocab_size: int):
+    from personalize.models.t5.network import Transformer
+
+    padded = -(-vocab_size // 128) * 128  # T5 pads the embedding rows to a multiple of 128
+    return Transformer(config=dataclasses.replace(model_config, vocab_size=padded))
+
+
+def train_and_predict_row(
+    *,
+    directory: str,
+    task_name: str,
+    predict_task_name: str,
+    model_config: Any,
+    vocab_size: int,
+    training: TrainingSettings,
+) -> None:
+    """Trains one row's generator in `directory` (resuming from its checkpoints) and decodes the test split.
+
+    `task_name` may be a mixture (+AuthorPred); `predict_task_name` is the generation task decoded.
+    """
+    from personalize.partitioning.partitioner import make_partitioner
+    from personalize.training.adafactor import Adafactor
+    from personalize.training.data import SeqioBatches
+    from personalize.training.finetune import train
+    from personalize.training.schedules import constant_with_warmup
+
+    from personalize.experiment.predict import predict_split
+
+    lengths = {"inputs": training.inputs_length, "targets": training.targets_length}
+    model = _model(model_config, vocab_size)
+    partitioner = make_partitioner(num_partitions=1)
+    started = time.perf_counter()
+    state = train(
+        model_dir=directory,
+        model=model,
+        optimizer=Adafactor(learning_rate=constant_with_warmup(base_learning_rate=training.learning_rate,
+                                                                 warmup_steps=training.warmup_steps)),
+        partitioner=partitioner,
+        train_data=SeqioBatches(mixture_or_task_name=task_name, task_feature_lengths=lengths, split="train",
+                                batch_size=training.batch_size, shuffle=True, seed=training.seed, pack=True),
+        task_feature_lengths=lengths,
+        train_steps=training.train_steps,
+        checkpoint_period=max(training.train_steps // 2, 1),
+        keep_checkpoints=1,
+        log_period=max(training.train_steps // 6, 1),
+        random_seed=training.seed,
+    )
+    _log(f"  trained {task_name} to step {training.train_steps} in {time.perf_counter() - started:.0f}s")
+    import jax
+    from flax.core import meta
+
+    params = meta.unbox(jax.device_get(state.params))
+    predict_split(
+        task_name=predict_task_name,
+        split="test",
+        model=model,
+        params=params,
+        partitioner=partitioner,
+        task_feature_lengths=lengths,
+        output_path=os.path.join(directory, "predictions-test.jsonl"),
+        batch_size=training.decode_batch_size,
+        num_beams=training.num_beams,
+        alpha=training.alpha,
+        max_examples=training.max_test_examples,
+    )
+
+
+def run_experiment(
+    *,
+    output_dir: str,
+    prepare: Callable[..., Any],
+    model_config: Any,
+    rows: Sequence[str] = DEFAULT_ROWS,
+    strategies: Sequence[str] = ("RecentDoc", "RankDocBM25", "RankDocDense", "RankSnippet", "RankDocBySnpt"),
+    base_ranking: str = "RankDocBySnpt",
+    encoder: str = "minilm",
+    vocabulary_size: int = 2000,
+    vocabulary_path: str | None = None,
+    training: TrainingSettings = TrainingSettings(),
+    prepare_config: Mapping[str, Any] | None = None,
+) -> dict[str, str]:
+    """Runs every requested row and writes results.md / results.csv / plots in `output_dir`."""
+    import tasks
+    from personalize.generation.rows import row_slug
+    from personalize.pipeline.beam_ranking import rank_dataset
+    from personalize.synthesis.run import write_synctxind
+    from personalize.vocabulary.sentencepiece_vocabulary import load_vocabulary, train_vocabulary
+
+    store = ArtifactStore(os.path.join(output_dir, "artifacts"), log=_log)
+    prepared_key = {"prepare": dict(prepare_config or {})}
+    prepared_dir = store.build("prepared", prepared_key, lambda d: prepare(output_dir=d))
+    with open(os.path.join(prepared_dir, "manifest.json"), encoding="utf-8") as handle:
+        dataset_name = json.load(handle)["settings"]["name"]
+
+    ranked_key = {"prepared": config_hash(prepared_key), "strategies": list(strategies), "encoder": encoder}
+    ranked_dir = store.build("ranked", ranked_key, lambda d: rank_dataset(
+        prepared_dir=prepared_dir, output_dir=d, strategies=tuple(strategies), encoder=encoder, in_process=True,
+        cache_dir=os.path.join(output_dir, "artifacts", "embedding-cache")))
+
+    additions: dict[str, str] = {}
+    if any(row.endswith("SynCtxInd") for row in rows):
+        additions["SynCtxInd"] = store.build("synctxind", ranked_key, lambda d: write_synctxind(
+            prepared_dir=prepared_dir, ranked_dir=ranked_dir, output_dir=d))
+
+    if vocabulary_path is None:
+        vocabulary_key = {"prepared": config_hash(prepared_key), "size": vocabulary_size}
+        vocabulary_dir = store.build("vocabulary", vocabulary_key, lambda d: train_vocabulary(
+            prepared_dir=prepared_dir, output_path=os.path.join(d, "spm.model"), vocab_size=vocabulary_size))
+        vocabulary_path = os.path.join(vocabulary_dir, "spm.model")
+    vocabulary = load_vocabulary(path=vocabulary_path)
+
+    slug = "".join(c if c.isalnum() else "_" for c in dataset_name.lower())
+    registered = set(tasks.register_dataset(name=slug, ranked_dir=ranked_dir, additions=additions,
+                                            vocabulary=vocabulary, prepared_dir=prepared_dir,
+                                            base_ranking=base_ranking, multitask_row=base_ranking))
+    predictions: dict[str, str] = {}
+    skipped: dict[str, str] = {}
+    for row in rows:
+        name = tasks.task_name(dataset=slug, row=row)
+        if name not in registered:
+            skipped[row] = "its inputs are not available in this run (see README: stage status)"
+            _log(f"[{row}] skipped: {skipped[row]}")
+            continue
+        row_key = {"row": row, "ranked": config_hash(ranked_key), "additions": sorted(additions),
+                   "vocabulary": vocabulary_path, "model": dataclasses.asdict(model_config),
+                   "training": dataclasses.asdict(training)}
+        _log(f"[{row}] task {name}")
+        decoded = tasks.task_name(dataset=slug, row=base_ranking) if row == "+AuthorPred" else name
+        directory = store.build(f"row-{row_slug(row)}", row_key, lambda d: train_and_predict_row(
+            directory=d, task_name=name, predict_task_name=decoded, model_config=model_config, vocab_size=vocabulary.vocab_size,
+            training=training), resumable=True)
+        predictions[row] = os.path.join(directory, "predictions-test.jsonl")
+
+    results = build_results(predictions=predictions)
+    paper_dataset = PAPER_COUNTERPART.get(dataset_name)
+    paths = write_results(results, output_dir=output_dir, title=f"{dataset_name} (test split)",
+                          paper_dataset=paper_dataset)
+    with open(os.path.join(output_dir, "skipped_rows.json"), "w", encoding="utf-8") as handle:
+        json.dump(skipped, handle, indent=1)
+    with open(paths["markdown"], encoding="utf-8") as handle:
+        print(handle.read())
+    for row, reason in skipped.items():
+        print(f"not run: {row} ({reason})")
+    _log("results: " + ", ".join(f"{kind} {path}" for kind, path in paths.items()))
+    return paths

@@ -1,0 +1,93 @@
+"""T5X checkpoint import from a tiny checkpoint written here in T5X's on-disk format.
+
+The format: a `checkpoint` msgpack file {'version': 3, 'optimizer': {'target': ..., 'state': ...}} whose array
+leaves are TensorStore specs (zarr driver, kvstore path relative to the checkpoint folder) or inline arrays.
+"""
+
+from __future__ import annotations
+
+import os
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import ml_dtypes
+import numpy as np
+import pytest
+from flax import serialization, traverse_util
+
+ts = pytest.importorskip("tensorstore")
+
+from personalize.models.t5.checkpoint_import import CheckpointImportError, load_t5x  # noqa: E402
+from personalize.models.t5.config import T5Config  # noqa: E402
+from personalize.models.t5.network import Transformer  # noqa: E402
+
+CONFIG = T5Config(emb_dim=16, num_heads=2, head_dim=8, mlp_dim=24, num_encoder_layers=2, num_decoder_layers=1,
+                  vocab_size=40, dtype="float32", dropout_rate=0.0)
+INLINE = ("encoder", "encoder_norm", "scale")
+BFLOAT16 = ("decoder", "logits_dense", "kernel")
+
+
+def _random_params():
+    tokens = jnp.ones((1, 3), jnp.int32)
+    variables = jax.eval_shape(lambda: Transformer(CONFIG).init(jax.random.PRNGKey(0), tokens, tokens,
+                                                                enable_dropout=False))
+    shapes = traverse_util.flatten_dict(nn.unbox(variables["params"]))
+    rng = np.random.default_rng(0)
+    return {key: rng.normal(size=value.shape).astype(np.float32) for key, value in shapes.items()}
+
+
+def _write_t5x_checkpoint(folder, flat_params, *, version=3):
+    os.makedirs(folder, exist_ok=True)
+    target = {}
+    for key, value in flat_params.items():
+        if key == INLINE:
+            target[key] = value
+            continue
+        if key == BFLOAT16:
+            value, zarr_dtype = value.astype(ml_dtypes.bfloat16), "bfloat16"
+        else:
+            zarr_dtype = "<f4"
+        name = "target." + ".".join(key)
+        spec = {"driver": "zarr", "kvstore": {"driver": "file", "path": name},
+                "metadata": {"shape": list(value.shape), "chunks": list(value.shape), "dtype": zarr_dtype,
+                             "compressor": {"id": "gzip", "level": 1}}}
+        absolute = {**spec, "kvstore": {"driver": "file", "path": os.path.join(folder, name)}}
+        ts.open(absolute, create=True, open=True).result().write(value).result()
+        target[key] = spec
+    state = {"target": traverse_util.unflatten_dict(target), "state": {"step": np.array(1000, np.int32)}}
+    contents = {"version": version, "optimizer": state} if version else state
+    with open(os.path.join(folder, "checkpoint"), "wb") as f:
+        f.write(serialization.msgpack_serialize(contents))
+
+
+@pytest.mark.parametrize("version", [3, 0])
+def test_t5x_checkpoint_round_trip(tmp_path, version):
+    flat = _random_params()
+    folder = str(tmp_path / "checkpoint_1000")
+    _write_t5x_checkpoint(folder, flat, version=version)
+    loaded = traverse_util.flatten_dict(load_t5x(path=folder, config=CONFIG))
+    assert loaded.keys() == flat.keys()
+    for key, value in flat.items():
+        expected = value.astype(ml_dtypes.bfloat16).astype(np.float32) if key == BFLOAT16 else value
+        assert loaded[key].dtype == np.float32
+        np.testing.assert_array_equal(loaded[key], expected)
+    # The imported tree runs in the network.
+    tokens = jnp.array([[3, 4, 1]], jnp.int32)
+    logits = Transformer(CONFIG).apply({"params": traverse_util.unflatten_dict(loaded)}, tokens, tokens,
+                                       enable_dropout=False)
+    assert logits.shape == (1, 3, 40)
+
+
+def test_t5x_checkpoint_of_another_shape_is_rejected_by_name(tmp_path):
+    folder = str(tmp_path / "checkpoint_1")
+    _write_t5x_checkpoint(folder, _random_params())
+    with pytest.raises(CheckpointImportError, match="layers_0/mlp/wi_0/kernel has shape"):
+        load_t5x(path=folder, config=CONFIG.replace(mlp_dim=32))
+    with pytest.raises(CheckpointImportError, match="missing"):
+        load_t5x(path=folder, config=CONFIG.replace(num_encoder_layers=3))
+
+
+def test_t5x_checkpoint_missing_file_is_named(tmp_path):
+    with pytest.raises(CheckpointImportError, match="no T5X `checkpoint` msgpack file"):
+        load_t5x(path=str(tmp_path), config=CONFIG)
