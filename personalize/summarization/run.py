@@ -4,9 +4,11 @@
       --gin.run.write_sumctx_training_examples.ranked_dir="'R'"
   python -m personalize.summarization.run --stage=SumCtxIndCorpus --output_dir=O ...   # public corpus -> examples
   python -m personalize.summarization.run --stage=SumCtxIndInputs --output_dir=O ...   # ranked entries to summarize
+  python -m personalize.summarization.run --stage=SumModel --output_dir=A ...   # train, decode, write the addition
 
-Each writes a seq2seq examples directory (seq2seq_examples.py) and the operative gin config beside it. Training and
-decoding are the trainer's; `predicted_addition.write_predicted_addition` turns decoded outputs into the addition.
+The first three write a seq2seq examples directory (seq2seq_examples.py); SumModel trains the summarizer on one
+(`personalize.stage_models.train_apply.train_and_apply`, variant SumCtx or SumCtxInd bound in gin) and writes the
+addition. Each writes the operative gin config beside its output.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import sys
 from typing import Any, Sequence
 
 from personalize import gin_config
+from personalize.stage_models.train_apply import train_and_apply
 from personalize.summarization.context_dependent import write_sumctx_examples
 from personalize.summarization.context_independent import write_corpus_examples, write_sumctxind_inputs
 from personalize.summarization.weak_labels import TextEncoder
@@ -37,7 +40,7 @@ def write_sumctx_training_examples(*, ranked_dir: str, output_dir: str, encoder:
 
 
 STAGES = {"SumCtx": write_sumctx_training_examples, "SumCtxIndCorpus": write_corpus_examples,
-          "SumCtxIndInputs": write_sumctxind_inputs}
+          "SumCtxIndInputs": write_sumctxind_inputs, "SumModel": train_and_apply}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -4,8 +4,9 @@
       --gin.run.write_synctxind.prepared_dir="'P'" --gin.run.write_synctxind.ranked_dir="'R'"
   python -m personalize.synthesis.run --stage=SynCtx --output_dir=O --gin_file=synthesis/synctx.gin ...
 
-SynCtxInd writes its addition directly; SynCtx writes the synthesizer's seq2seq examples (then train it, decode the
-`apply-*` files and write the addition with `personalize.summarization.predicted_addition`). The document
+SynCtxInd writes its addition directly; SynCtx writes the synthesizer's seq2seq examples, and SynCtxModel trains the
+synthesizer on them, decodes the `apply-*` files and writes the addition
+(`personalize.stage_models.train_apply.train_and_apply`, variant bound in gin). The document
 frequencies (training users' documents) and the operative gin config are written beside the output.
 """
 
@@ -19,6 +20,7 @@ from typing import Any, Sequence
 from personalize import gin_config
 from personalize.pipeline.ranked import RankedDataset
 from personalize.preparation.dataset import PreparedDataset
+from personalize.stage_models.train_apply import train_and_apply
 from personalize.synthesis.context_dependent import write_synctx_examples
 from personalize.synthesis.idf import DocumentFrequencies, training_user_frequencies, write_frequencies
 from personalize.synthesis.keywords_independent import write_independent_keywords_addition
@@ -71,7 +73,7 @@ def write_synctx_training_examples(
         strategy=strategy, min_idf=min_idf, max_keywords=max_keywords, seed=seed, by=by)
 
 
-STAGES = {"SynCtxInd": write_synctxind, "SynCtx": write_synctx_training_examples}
+STAGES = {"SynCtxInd": write_synctxind, "SynCtx": write_synctx_training_examples, "SynCtxModel": train_and_apply}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
