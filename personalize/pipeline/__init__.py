@@ -1,0 +1,1 @@
+"""Dataset-scale stages: ranked contexts for every example (Apache Beam or in-process) and their readers."""
