@@ -40,8 +40,9 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from personalize.corpus.document import Document
 from personalize.pipeline import ranked
-from personalize.pipeline.rank_contexts import (EncoderFactory, RankingSettings, UserRanker, analyzed_document,
-                                                index_statistics, load_text_encoder)
+from personalize.pipeline.rank_contexts import (EncoderFactory, PrefetchedEncoder, RankingSettings, UserRanker,
+                                                analyzed_document, embedding_texts, index_statistics,
+                                                load_text_encoder)
 from personalize.preparation.dataset import MANIFEST as PREPARED_MANIFEST
 from personalize.preparation.dataset import PreparedDataset, shard_name, shard_of
 from personalize.preparation.example import Example
@@ -309,9 +310,10 @@ def run_in_process(*, prepared_dir: str, output_dir: str, settings: RankingSetti
                          f"not {num_shards}; run with Beam to reshard")
     splits = ranked_splits(dataset.manifest, splits)
     start_output(output_dir)
+    encoder = PrefetchedEncoder(encoder_factory()) if settings.needs_encoder else None
     ranker = UserRanker(
         settings=settings,
-        encoder=encoder_factory() if settings.needs_encoder else None,
+        encoder=encoder,
         statistics=index_statistics(dataset.documents()) if settings.needs_index_statistics else None)
     counts: collections.Counter[str] = collections.Counter()
     written = []
@@ -324,6 +326,10 @@ def run_in_process(*, prepared_dir: str, output_dir: str, settings: RankingSetti
             for example in dataset.examples(split, shard=index):
                 examples[example.user_id].append(example)
         counts["users_without_examples"] += len(set(documents) - set(examples))
+        if encoder is not None:  # one batched call for the shard instead of one small call per user
+            encoder.prefetch([text for user_id in sorted(examples) if documents.get(user_id)
+                              for text in embedding_texts(documents=documents[user_id], examples=examples[user_id],
+                                                          settings=settings)])
         lines: dict[str, list[tuple[str, str]]] = {split: [] for split in splits}
         for user_id in sorted(examples):
             if not documents.get(user_id):

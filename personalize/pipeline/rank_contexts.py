@@ -79,9 +79,9 @@ def index_statistics(documents: Iterable[Document]) -> CollectionStatistics:
     return CollectionStatistics.from_documents(analyzed_document(document) for document in documents)
 
 
-def _embedding_tables(*, encoder: TextEncoder, candidates: Sequence[Document], examples: Sequence[Example],
-                      strategies: set[str]) -> dict[str, EmbeddingTable]:
-    """One encoder call for the user: queries, and the candidate documents and/or their snippets."""
+def _embedding_groups(*, candidates: Sequence[Document], examples: Sequence[Example], strategies: set[str]
+                      ) -> dict[str, tuple[list[str], list[str]]]:
+    """What a user's dense strategies embed: name -> (ids, texts) for queries, documents and/or snippets."""
     groups: dict[str, tuple[list[str], list[str]]] = {
         "query": ([e.example_id for e in examples], [e.immediate_context for e in examples])}
     if "RankDocDense" in strategies:
@@ -89,6 +89,52 @@ def _embedding_tables(*, encoder: TextEncoder, candidates: Sequence[Document], e
     if SNIPPET_STRATEGIES & strategies:
         snippets = [s for d in candidates for s in document_snippets(document=d)]
         groups["snippet"] = ([s.snippet_id for s in snippets], [s.text for s in snippets])
+    return groups
+
+
+def _candidates(documents: Sequence[Document], examples: Sequence[Example]) -> list[Document]:
+    by_id = {d.doc_id: d for d in documents}
+    return [by_id[i] for i in sorted({doc_id for e in examples for doc_id in e.context_doc_ids})]
+
+
+def embedding_texts(*, documents: Sequence[Document], examples: Sequence[Example], settings: RankingSettings
+                    ) -> list[str]:
+    """Every text the dense strategies will embed for one user (to encode many users in one batched call)."""
+    if not DENSE_STRATEGIES & set(settings.strategies):
+        return []
+    groups = _embedding_groups(candidates=_candidates(documents, examples), examples=examples,
+                               strategies=set(settings.strategies))
+    return [text for _, texts in groups.values() for text in texts]
+
+
+class PrefetchedEncoder:
+    """Encodes many users' texts in one call (`prefetch`), then serves each user's call from memory.
+
+    Per-user calls are small and of varying sizes; batching them together keeps the device busy and the
+    number of compiled shapes small. Texts not prefetched are encoded on demand.
+    """
+
+    def __init__(self, encoder: TextEncoder):
+        self.encoder = encoder
+        self._vectors: dict[str, np.ndarray] = {}
+
+    def prefetch(self, texts: Sequence[str]) -> None:
+        self._vectors.clear()
+        distinct = list(dict.fromkeys(texts))
+        if distinct:
+            self._vectors = dict(zip(distinct, np.asarray(self.encoder.encode(distinct), dtype=np.float32)))
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        unknown = list(dict.fromkeys(t for t in texts if t not in self._vectors))
+        if unknown:
+            self._vectors.update(zip(unknown, np.asarray(self.encoder.encode(unknown), dtype=np.float32)))
+        return np.stack([self._vectors[t] for t in texts]) if texts else np.zeros((0, 0), np.float32)
+
+
+def _embedding_tables(*, encoder: TextEncoder, candidates: Sequence[Document], examples: Sequence[Example],
+                      strategies: set[str]) -> dict[str, EmbeddingTable]:
+    """One encoder call for the user: queries, and the candidate documents and/or their snippets."""
+    groups = _embedding_groups(candidates=candidates, examples=examples, strategies=strategies)
     texts = [text for _, group_texts in groups.values() for text in group_texts]
     vectors = np.asarray(encoder.encode(texts), dtype=np.float32)
     if vectors.shape[0] != len(texts):
@@ -105,8 +151,6 @@ def user_strategies(*, documents: Sequence[Document], examples: Sequence[Example
                     ) -> dict[str, RankingStrategy]:
     """The strategies of `settings`, with the user's resources (BM25 analysis, embeddings) built once."""
     names = set(settings.strategies)
-    by_id = {d.doc_id: d for d in documents}
-    candidate_ids = sorted({doc_id for e in examples for doc_id in e.context_doc_ids})
     resources: dict[str, dict[str, Any]] = {name: {} for name in settings.strategies}
     if "RankDocBM25" in names:
         if settings.bm25_statistics == "index" and statistics is None:
@@ -116,7 +160,7 @@ def user_strategies(*, documents: Sequence[Document], examples: Sequence[Example
     if names & DENSE_STRATEGIES:
         if encoder is None:
             raise ValueError(f"strategies {sorted(names & DENSE_STRATEGIES)} need a dense encoder")
-        tables = _embedding_tables(encoder=encoder, candidates=[by_id[i] for i in candidate_ids], examples=examples,
+        tables = _embedding_tables(encoder=encoder, candidates=_candidates(documents, examples), examples=examples,
                                    strategies=names)
         if "RankDocDense" in names:
             resources["RankDocDense"].update(document_vectors=tables["document"], query_vectors=tables["query"])

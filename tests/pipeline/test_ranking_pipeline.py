@@ -220,3 +220,16 @@ def test_missing_past_document_names_the_example():
     with pytest.raises(ValueError, match=r"example u/d4: past documents \['d9'\]"):
         rank_user_contexts(documents=[_doc("d1", 1.0, "text")], examples=[_example("d4", 4.0, ("d1", "d9"), "q")],
                            settings=RankingSettings(strategies=("RecentDoc",)))
+
+
+def test_in_process_encodes_each_shard_in_one_batched_call(prepared_dir, tmp_path):
+    encoders = []
+
+    def factory():
+        encoders.append(HashingEncoder())
+        return encoders[-1]
+
+    settings = RankingSettings(strategies=ALL)
+    beam_ranking.run_in_process(prepared_dir=prepared_dir, output_dir=str(tmp_path), settings=settings,
+                                encoder_factory=factory, num_shards=2, manifest_settings=settings.to_json())
+    assert len(encoders) == 1 and encoders[0].calls == 2  # one call per shard, not one per user (6 users)
