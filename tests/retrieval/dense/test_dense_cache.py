@@ -70,7 +70,7 @@ def test_a_later_run_reads_the_cache_from_disk(tmp_path):
 
 def test_incomplete_shards_and_temporary_files_are_ignored(tmp_path):
     cache = EmbeddingCache(directory=str(tmp_path), encoder_name="enc", dim=3)
-    cache.add([text_key("kept")], _expected(["kept"]))
+    cache.add(keys=[text_key("kept")], vectors=_expected(["kept"]))
     folder = os.path.join(str(tmp_path), "enc")
     # A writer that died after the .npy and before its .sha1 index, and one that died mid-write.
     np.save(os.path.join(folder, "shard-dead.npy"), _expected(["lost"]))
@@ -83,7 +83,8 @@ def test_incomplete_shards_and_temporary_files_are_ignored(tmp_path):
 
 
 def test_encoders_do_not_share_entries_and_dim_mismatch_is_an_error(tmp_path):
-    EmbeddingCache(directory=str(tmp_path), encoder_name="enc-a", dim=3).add([text_key("t")], _expected(["t"]))
+    first = EmbeddingCache(directory=str(tmp_path), encoder_name="enc-a", dim=3)
+    first.add(keys=[text_key("t")], vectors=_expected(["t"]))
     assert text_key("t") not in EmbeddingCache(directory=str(tmp_path), encoder_name="enc-b", dim=3)
     with pytest.raises(ValueError, match="meta.json"):
         EmbeddingCache(directory=str(tmp_path), encoder_name="enc-a", dim=4)

@@ -67,7 +67,7 @@ def _texts() -> list[str]:
     rng = random.Random(1)
     vocabulary = _words(rng, 60)
     texts = [" ".join(rng.choice(vocabulary) for _ in range(n)) for n in (1, 3, 8, 15, 40, 2)]
-    return texts + ["", "Unseen Words, ÜPPER case & punctuation!"]
+    return texts + ["", "Unseen Words, ÜPPER case & punctuation!", "  spaces   around\tand\ninside  "]
 
 
 def test_gtr_embeddings_match_sentence_transformers(gtr_folder):
