@@ -74,6 +74,10 @@ def train_and_predict_row(
     lengths = {"inputs": training.inputs_length, "targets": training.targets_length}
     model = _model(model_config, vocab_size)
     partitioner = make_partitioner(num_partitions=1)
+    replicas = partitioner.mesh.shape["data"]
+    for name, size in (("batch_size", training.batch_size), ("decode_batch_size", training.decode_batch_size)):
+        if size % replicas:
+            raise ValueError(f"TrainingSettings.{name}={size} must be a multiple of the {replicas} data-parallel devices")
     started = time.perf_counter()
     state = train(
         model_dir=directory,

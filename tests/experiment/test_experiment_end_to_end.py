@@ -1,0 +1,70 @@
+"""A tiny corpus through every stage of `personalize experiment`, and a results table computed from predictions."""
+
+import csv
+import functools
+import json
+
+import pytest
+
+from personalize.experiment.results_table import row_scores
+from personalize.experiment.runner import TrainingSettings, run_experiment
+from personalize.models.t5.config import T5Config
+from personalize.preparation.run import prepare_dataset
+
+pytestmark = pytest.mark.slow
+
+ROWS = ("ImmedCtx", "RankDocBySnpt", "+AuthorPred")
+
+
+@pytest.fixture(scope="module")
+def experiment(tmp_path_factory):
+    output = tmp_path_factory.mktemp("experiment")
+    prepare = functools.partial(prepare_dataset, name="tiny", format="demo", num_shards=2,
+                                loader_options={"num_users": 8, "seed": 3}, log=lambda line: None)
+    settings = dict(
+        output_dir=str(output), prepare=prepare, rows=ROWS, strategies=("RecentDoc", "RankDocBySnpt"),
+        model_config=T5Config(emb_dim=32, num_heads=2, head_dim=16, mlp_dim=64, num_encoder_layers=1,
+                              num_decoder_layers=1, dropout_rate=0.0, dtype="float32"),
+        vocabulary_size=300,
+        training=TrainingSettings(train_steps=3, batch_size=8, inputs_length=96, targets_length=24,
+                                  warmup_steps=1, num_beams=2, decode_batch_size=8, max_test_examples=6),
+        prepare_config={"test": "tiny"},
+    )
+    paths = run_experiment(**settings)
+    return output, paths, settings
+
+
+def test_every_row_has_predictions_and_the_table_is_computed_from_them(experiment):
+    output, paths, _ = experiment
+    with open(paths["csv"], encoding="utf-8") as handle:
+        table = {row["row"]: row for row in csv.DictReader(handle)}
+    assert list(table) == list(ROWS)
+    for row in ROWS:
+        predictions = next(output.glob(f"artifacts/row-{row.lstrip('+').lower()}-*/predictions-test.jsonl"))
+        records = [json.loads(line) for line in predictions.read_text().splitlines()]
+        assert len(records) == 6 and all(r["target"] and "example_id" in r for r in records)
+        recomputed = row_scores(str(predictions))
+        for column in ("BLEU", "ROUGE-1", "ROUGE-2", "ROUGE-L"):
+            assert float(table[row][column]) == pytest.approx(recomputed[column], abs=1e-4)
+    markdown = (output / "results.md").read_text()
+    assert "| ImmedCtx |" in markdown and "| +AuthorPred |" in markdown
+    assert all((output / f"results_{m}.png").stat().st_size > 0 for m in ("bleu", "rouge1", "rouge2", "rougel"))
+
+
+def test_inputs_of_each_row_follow_the_paper_format(experiment):
+    output, _, _ = experiment
+    immediate = json.loads(next(output.glob("artifacts/row-immedctx-*/predictions-test.jsonl")).read_text().splitlines()[0])
+    ranked = json.loads(next(output.glob("artifacts/row-rankdocbysnpt-*/predictions-test.jsonl")).read_text().splitlines()[0])
+    assert immediate["inputs"].startswith("Finish the passage in the user voice. passage start:")
+    assert "past passages:" not in immediate["inputs"]
+    assert "past passages:" in ranked["inputs"]
+
+
+def test_a_repeated_run_reuses_every_artifact(experiment, capsys):
+    output, _, settings = experiment
+    capsys.readouterr()
+    run_experiment(**settings)
+    log = capsys.readouterr().err
+    assert "building" not in log
+    for stage in ("prepared", "ranked", "vocabulary", "row-immedctx", "row-rankdocbysnpt", "row-authorpred"):
+        assert f"[{stage}] reusing" in log
