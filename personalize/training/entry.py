@@ -32,6 +32,10 @@ def run_gin(mode: str, gin_files: list[str], gin_bindings: list[str]):
     gin.clear_config()
     gin.add_config_file_search_path(str(GIN_DIR))
     gin.parse_config_files_and_bindings(list(gin_files), list(gin_bindings), finalize_config=False)
+    if "register_datasets" in gin.config_str():  # gin/tasks/register.gin: the datasets whose tasks the run reads
+        import tasks
+
+        gin.get_configurable(tasks.register_datasets)()
     model_dir = _model_dir()
     model_dir.mkdir(parents=True, exist_ok=True)
     config_file = model_dir / CONFIG_FILES[mode]
