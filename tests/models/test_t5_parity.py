@@ -142,3 +142,17 @@ def _flatten(tree, prefix=()):
             yield from _flatten(value, prefix + (key,))
         else:
             yield prefix + (key,), value
+
+
+def test_initial_params_for_fine_tuning_come_from_the_checkpoint_and_check_its_shape(tmp_path):
+    import dataclasses
+
+    from personalize.models.t5.checkpoint_import import CheckpointImportError, initial_params, load_hf_t5
+
+    _hf_model("gated-gelu", tie_word_embeddings=False).save_pretrained(tmp_path)
+    config, expected = load_hf_t5(path=str(tmp_path), dtype="float32")
+    assert initial_params(path=None, checkpoint_format="hf") is None
+    params = initial_params(path=str(tmp_path), checkpoint_format="hf", config=config)
+    assert {k: v.shape for k, v in _flatten(params)} == {k: v.shape for k, v in _flatten(expected)}
+    with pytest.raises(CheckpointImportError):
+        initial_params(path=str(tmp_path), checkpoint_format="hf", config=dataclasses.replace(config, mlp_dim=config.mlp_dim + 1))

@@ -251,3 +251,25 @@ def load_t5x(*, path: str, config: T5Config) -> dict[str, Any]:
     params = traverse_util.unflatten_dict(params)
     check_params(config=config, params=params, source=checkpoint_file)
     return params
+
+
+CHECKPOINT_FORMATS = ("hf", "t5x")
+
+
+def initial_params(*, path: str | None, checkpoint_format: str, config: T5Config | None = None
+                   ) -> dict[str, Any] | None:
+    """The parameters a fine-tuning run starts from (gin: INITIAL_CHECKPOINT), or None to start from scratch.
+
+    `config` (bound to MODEL_CONFIG by the model gins) must describe the checkpoint's shapes.
+    """
+    if path is None:
+        return None
+    if config is None:
+        raise CheckpointImportError(f"{path}: importing a checkpoint needs the model config (MODEL_CONFIG)")
+    if checkpoint_format not in CHECKPOINT_FORMATS:
+        raise CheckpointImportError(f"checkpoint_format must be one of {CHECKPOINT_FORMATS}, got {checkpoint_format!r}")
+    if checkpoint_format == "t5x":
+        return load_t5x(path=path, config=config)
+    _, params = load_hf_t5(path=path, dtype=config.dtype)
+    check_params(config=config, params=params, source=path)
+    return params
