@@ -14,7 +14,7 @@ import numpy as np
 
 from personalize.corpus.document import Document
 from personalize.ranking.strategy import RankedEntry, RankingQuery, tie_break_key
-from personalize.retrieval.bm25 import AnalyzedDocument, Bm25Scorer
+from personalize.retrieval.bm25 import AnalyzedDocument, Bm25Scorer, DocumentTable
 from personalize.retrieval.document_text import document_text
 from personalize.retrieval.lucene_bm25 import LuceneBm25Searcher
 
@@ -26,21 +26,35 @@ class Bm25Source(Protocol):
 
 
 class InProcessBm25:
-    """Scores with `Bm25Scorer`; documents are analyzed once and kept (or passed in precomputed)."""
+    """Scores with `Bm25Scorer`. Each document is analyzed once (or passed in precomputed) and stored in its
+    user's `DocumentTable`, so a query only looks up its candidates' rows and gathers its terms' frequencies
+    from a table small enough to stay in cache."""
 
     def __init__(self, *, scorer: Bm25Scorer, analyzed: Mapping[str, AnalyzedDocument] | None = None):
         self.scorer = scorer
         self._analyzed: dict[str, AnalyzedDocument] = dict(analyzed or {})
+        self._tables: dict[str, tuple[DocumentTable, dict[str, int]]] = {}
 
-    def _analyze(self, document: Document) -> AnalyzedDocument:
+    def _analysis(self, document: Document) -> AnalyzedDocument:
         analyzed = self._analyzed.get(document.doc_id)
         if analyzed is None:
             analyzed = AnalyzedDocument.from_text(doc_id=document.doc_id, text=document_text(document))
-            self._analyzed[document.doc_id] = analyzed
         return analyzed
 
+    def _rows(self, *, user_id: str, candidates: Sequence[Document]) -> tuple[DocumentTable, np.ndarray]:
+        """The user's table (candidates seen for the first time added to it) and the candidates' rows."""
+        table, row_of = self._tables.get(user_id) or self._tables.setdefault(user_id, (DocumentTable(), {}))
+        rows = [row_of.get(document.doc_id) for document in candidates]
+        if None in rows:
+            new = {document.doc_id: document for document, row in zip(candidates, rows) if row is None}
+            added = table.add(self._analysis(document) for document in new.values())
+            row_of.update(zip(new.keys(), added.tolist()))
+            rows = [row_of[document.doc_id] for document in candidates]
+        return table, np.array(rows, dtype=np.int64)
+
     def scores(self, *, query: RankingQuery, candidates: Sequence[Document]) -> np.ndarray:
-        return self.scorer.score(query=query.text, candidates=[self._analyze(document) for document in candidates])
+        table, rows = self._rows(user_id=query.user_id, candidates=candidates)
+        return self.scorer.score_rows(query=query.text, table=table, rows=rows)
 
 
 class LuceneBm25:
@@ -72,14 +86,9 @@ class RankDocBM25:
         self.source = source
 
     def rank(self, *, query: RankingQuery, candidates: Sequence[Document]) -> list[RankedEntry]:
-        scores = self.source.scores(query=query, candidates=candidates)
-        order = sorted(range(len(candidates)), key=lambda i: tie_break_key(score=float(scores[i]), document=candidates[i]))
+        scores = self.source.scores(query=query, candidates=candidates).tolist()
+        keys = [tie_break_key(score=score, document=document) for score, document in zip(scores, candidates)]
         return [
-            RankedEntry(
-                entry_id=candidates[i].doc_id,
-                doc_id=candidates[i].doc_id,
-                score=float(scores[i]),
-                text=document_text(candidates[i]),
-            )
-            for i in order
+            RankedEntry(entry_id=candidates[i].doc_id, doc_id=candidates[i].doc_id, score=scores[i], text=document_text(candidates[i]))
+            for i in sorted(range(len(candidates)), key=keys.__getitem__)
         ]

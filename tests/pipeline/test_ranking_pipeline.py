@@ -114,9 +114,11 @@ def test_beam_output_equals_in_process_output_byte_for_byte(prepared_dir, in_pro
     counts = _run("beam", prepared_dir=prepared_dir, output_dir=output)
     assert _files(output) == _files(reference)
     assert counts == reference_counts
-    assert counts["users"] == 6 and counts["examples_in"] == counts["examples_out"] == 84
+    prepared = PreparedDataset(prepared_dir).manifest["counts"]
+    total = sum(prepared[split] for split in ("train", "validation", "test"))
+    assert counts["users"] == 6 and counts["examples_in"] == counts["examples_out"] == total
     ranked = RankedDataset(output)
-    assert ranked.manifest["counts"] == {"train": 58, "validation": 13, "test": 13}
+    assert ranked.manifest["counts"] == {split: prepared[split] for split in ("train", "validation", "test")}
     assert ranked.strategies == list(ALL)
     for split in ranked.splits:
         for shard in range(2):
@@ -173,7 +175,9 @@ def test_cli_in_process_without_dense_strategies_writes_config(prepared_dir, tmp
     manifest = json.loads((output / "manifest.json").read_text())
     assert manifest["strategies"] == ["RecentDoc", "RankDocBM25"] and manifest["settings"]["encoder"] is None
     assert all(len(r["contexts"]["RankDocBM25"]["text"]) <= 300 for r in RankedDataset(str(output)).examples("test"))
-    assert "examples_out: 84" in capsys.readouterr().out
+    prepared = PreparedDataset(prepared_dir).manifest["counts"]
+    total = sum(prepared[split] for split in ("train", "validation", "test"))
+    assert f"examples_out: {total}" in capsys.readouterr().out
 
 
 def test_cli_passes_beam_options_through():
