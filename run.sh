@@ -28,7 +28,7 @@ fi
 case "${1:-}" in
   demo)
     shift
-    exec .venv/bin/personalize experiment --dataset demo --output_dir runs/demo "$@"
+    exec .venv/bin/personalize experiment --dataset demo --output_dir runs/demo --gin_file=experiments/cpu_demo.gin "$@"
     ;;
   test)
     shift

@@ -65,15 +65,37 @@ def batch_sharding(*, mesh: jax.sharding.Mesh, rules: LogicalAxisRules) -> Named
     return NamedSharding(mesh, nn.logical_to_mesh_axes(BATCH_LOGICAL_AXES, rules))
 
 
+def data_shard_of_process(*, mesh: jax.sharding.Mesh, process_index: int | None = None) -> tuple[int, int]:
+    """(index, count) of the slice of every global batch this process reads.
+
+    Processes whose devices hold the same rows of the `data` axis (a model-parallel group spread over several
+    hosts, as for T5-11B with a 16-chip model axis) form one group and must read the same examples; the batch is
+    split over the groups, not over the processes.
+    """
+    process_index = jax.process_index() if process_index is None else process_index
+    data_axis = mesh.axis_names.index("data")
+    rows_of: dict[int, set[int]] = {}
+    for position in np.ndindex(mesh.devices.shape):
+        rows_of.setdefault(mesh.devices[position].process_index, set()).add(position[data_axis])
+    groups = sorted({tuple(sorted(rows)) for rows in rows_of.values()})
+    if process_index not in rows_of:
+        raise ValueError(f"process {process_index} holds no device of the mesh")
+    return groups.index(tuple(sorted(rows_of[process_index]))), len(groups)
+
+
 def global_batch(
     *, local_batch: Mapping[str, np.ndarray], mesh: jax.sharding.Mesh, rules: LogicalAxisRules
 ) -> dict[str, jax.Array]:
-    """Host-local arrays -> global jax.Arrays: each process passes the examples of its own data shard."""
+    """Host-local arrays -> global jax.Arrays: each process passes the examples of its data shard (see
+    `data_shard_of_process`); processes of one model-parallel group pass the same examples."""
     sharding = batch_sharding(mesh=mesh, rules=rules)
-    return {
-        name: jax.make_array_from_process_local_data(sharding, np.asarray(value))
-        for name, value in local_batch.items()
-    }
+    _, num_shards = data_shard_of_process(mesh=mesh)
+    arrays = {}
+    for name, value in local_batch.items():
+        value = np.asarray(value)
+        global_shape = (value.shape[0] * num_shards, *value.shape[1:])
+        arrays[name] = jax.make_array_from_process_local_data(sharding, value, global_shape)
+    return arrays
 
 
 @contextlib.contextmanager

@@ -9,7 +9,8 @@ import jax
 from flax.core import meta
 
 from personalize.partitioning.partitioner import Partitioner
-from personalize.partitioning.shardings import global_batch, logical_param_specs, mesh_shardings
+from personalize.partitioning.shardings import (data_shard_of_process, global_batch, logical_param_specs,
+                                                 mesh_shardings)
 from personalize.training import checkpoints
 from personalize.training.data import SeqioBatches, iterate_batches
 from personalize.training.finetune import CHECKPOINT_DIR, METRICS_FILE, model_input_shapes
@@ -61,7 +62,7 @@ def evaluate(
     metrics = evaluate_batches(
         eval_step=eval_fn,
         params=params,
-        batches=iterate_batches(eval_data),
+        batches=iterate_batches(eval_data, shard=data_shard_of_process(mesh=mesh)),
         to_global=lambda batch: global_batch(local_batch=batch, mesh=mesh, rules=rules),
     )
     MetricsLog(path=directory / METRICS_FILE).write(step=step, split="eval", metrics=metrics)

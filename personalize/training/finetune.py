@@ -8,7 +8,7 @@ import flax.linen as nn
 import jax
 
 from personalize.partitioning.partitioner import Partitioner
-from personalize.partitioning.shardings import global_batch
+from personalize.partitioning.shardings import data_shard_of_process, global_batch
 from personalize.training import checkpoints
 from personalize.training.data import SeqioBatches, iterate_batches
 from personalize.training.loop import evaluate_batches, train_loop
@@ -127,18 +127,19 @@ def train(
             num_microbatches=num_microbatches,
         )
         to_global = lambda batch: global_batch(local_batch=batch, mesh=mesh, rules=rules)  # noqa: E731
+        shard = data_shard_of_process(mesh=mesh)
         evaluate = None
         if validation_data is not None:
             eval_fn = compile_eval_step(
                 model=model, params_shardings=shardings.params, mesh=mesh, rules=rules, z_loss=z_loss
             )
             evaluate = lambda params: evaluate_batches(  # noqa: E731
-                eval_step=eval_fn, params=params, batches=iterate_batches(validation_data), to_global=to_global
+                eval_step=eval_fn, params=params, batches=iterate_batches(validation_data, shard=shard), to_global=to_global
             )
         state, _ = train_loop(
             state=state,
             train_step=step_fn,
-            batches=iterate_batches(train_data, start=batches_consumed),
+            batches=iterate_batches(train_data, start=batches_consumed, shard=shard),
             to_global=to_global,
             dropout_key=dropout_key,
             final_step=train_steps,

@@ -11,7 +11,7 @@ import numpy as np
 
 from personalize.decoding.generate import generate
 from personalize.partitioning.partitioner import Partitioner
-from personalize.partitioning.shardings import partitioning_context
+from personalize.partitioning.shardings import data_shard_of_process, partitioning_context
 from personalize.training import checkpoints
 from personalize.training.data import SeqioBatches, iterate_batches
 from personalize.training.evaluation import abstract_params
@@ -63,7 +63,7 @@ def infer(
     with output.open("w", encoding="utf-8") as handle, partitioning_context(
         mesh=partitioner.mesh, rules=partitioner.rules
     ):
-        for batch in iterate_batches(infer_data):
+        for batch in iterate_batches(infer_data, shard=data_shard_of_process(mesh=partitioner.mesh)):
             decoded = generate(
                 model=model,
                 params=params,

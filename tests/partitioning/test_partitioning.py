@@ -111,3 +111,32 @@ def test_distributed_initialize_reads_arguments_then_environment(monkeypatch):
         distributed.initialize_distributed(coordinator_address="h:1", num_processes=2, environ={})
     with pytest.raises(ValueError, match="outside"):
         distributed.initialize_distributed(coordinator_address="h:1", num_processes=2, process_id=2, environ={})
+
+
+class _Device:
+    def __init__(self, process_index):
+        self.process_index = process_index
+
+
+class _Mesh:
+    """Just what `data_shard_of_process` reads: axis names and a device grid with process indices."""
+
+    def __init__(self, processes):
+        self.axis_names = ("data", "model")
+        self.devices = np.vectorize(_Device, otypes=[object])(np.asarray(processes))
+
+
+def test_each_host_reads_its_own_slice_when_model_groups_stay_within_a_host():
+    from personalize.partitioning.shardings import data_shard_of_process
+
+    mesh = _Mesh([[0, 0], [1, 1], [2, 2], [3, 3]])  # data=4, model=2: one host per data row
+    assert [data_shard_of_process(mesh=mesh, process_index=p) for p in range(4)] == [(0, 4), (1, 4), (2, 4), (3, 4)]
+
+
+def test_hosts_of_one_model_parallel_group_read_the_same_examples():
+    from personalize.partitioning.shardings import data_shard_of_process
+
+    mesh = _Mesh([[0, 0, 1, 1], [2, 2, 3, 3]])  # data=2, model=4 spread over two hosts per data row
+    assert [data_shard_of_process(mesh=mesh, process_index=p) for p in range(4)] == [(0, 2), (0, 2), (1, 2), (1, 2)]
+    with pytest.raises(ValueError, match="process 7 holds no device"):
+        data_shard_of_process(mesh=mesh, process_index=7)
