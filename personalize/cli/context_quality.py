@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 
 from personalize import gin_config
-from personalize.context_quality import report
 
 HELP = "ROUGE recall/precision of every ranked context against the real documents, as Markdown, CSV and a plot"
 
@@ -25,6 +24,8 @@ def run_command(args: argparse.Namespace, gin_files: list[str], gin_bindings: li
     bindings = [f"report.write_context_quality_report.{key} = {value!r}"
                 for key, value in flags.items() if value is not None]
     gin_config.parse_gin(["ranking/context_quality.gin"] + gin_files, list(gin_bindings) + bindings)
+    from personalize.context_quality import report
+
     rows = gin_config.configured(report.write_context_quality_report)()
     gin_config.write_operative_config(args.output_dir)
     print(report.to_markdown(rows=rows, title=f"Context quality of {args.ranked_dir}"), end="")

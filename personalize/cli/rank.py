@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 
 from personalize import gin_config
-from personalize.pipeline import beam_ranking
 
 HELP = "rank every example's past documents with the paper's strategies (stages 1-2) and write ranked contexts"
 
@@ -60,6 +59,8 @@ def run_command(args: argparse.Namespace, gin_files: list[str], gin_bindings: li
     }
     bindings = [f"beam_ranking.rank_dataset.{key} = {value!r}" for key, value in flags.items() if value is not None]
     gin_config.parse_gin(["ranking/rank.gin"] + gin_files, list(gin_bindings) + bindings)
+    from personalize.pipeline import beam_ranking  # Apache Beam: imported only when the stage runs
+
     counts = gin_config.configured(beam_ranking.rank_dataset)()
     gin_config.write_operative_config(args.output_dir)
     print(f"ranked contexts in {args.output_dir}")
