@@ -19,13 +19,24 @@ def write_sumctx_examples(
     seed: int = 0,
     by: str = "user",
 ) -> dict[str, Any]:
-    """Weak-labelled SumCtx examples over one ranking strategy's contexts (the paper: the best ranking)."""
+    """Weak-labelled SumCtx examples over one ranking strategy's contexts (the paper: the best ranking).
+
+    Every snippet is encoded up front in one batched call (memory: one vector per distinct snippet), not one
+    small call per example.
+    """
+    from personalize.pipeline.rank_contexts import PrefetchedEncoder
+
     splitter = split_snippets or default_snippet_splitter()
+    ranked = RankedDataset(ranked_dir)
+    encoder = PrefetchedEncoder(encoder)
+    encoder.prefetch([snippet for split in ranked.splits for record in ranked.examples(split)
+                      for text in (record["target"], ranked_text(record=record, strategy=strategy))
+                      for snippet in splitter(text)])
 
     def label(record) -> str:
         return summary_weak_label(target=record["target"], ranked_text=ranked_text(record=record, strategy=strategy),
                                   encoder=encoder, split_snippets=splitter)
 
-    return write_weak_label_examples(ranked=RankedDataset(ranked_dir), strategy=strategy, variant="SumCtx",
+    return write_weak_label_examples(ranked=ranked, strategy=strategy, variant="SumCtx",
                                      instruction=SUMMARIZER_INSTRUCTION, label=label, output_dir=output_dir,
                                      seed=seed, by=by)
