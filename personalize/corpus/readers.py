@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import re
 from typing import Any, Iterator
 
 from personalize.corpus.errors import BadRecordError, RecordReport
@@ -60,3 +61,66 @@ def load_json_document(path: str | os.PathLike) -> Any:
         raise BadRecordError(path=path, line=None, reason="invalid UTF-8", detail=f"at byte {error.start}") from None
     except json.JSONDecodeError as error:
         raise BadRecordError(path=path, line=error.lineno, reason="malformed JSON", detail=f"{error.msg} at column {error.colno}") from None
+
+
+# Characters that `surrogateescape` makes of bytes that are not UTF-8; JSON escapes such as "\udc80"
+# stay six ASCII characters in the raw text, so a hit here is always an undecodable byte.
+_UNDECODABLE = re.compile("[\udc80-\udcff]")
+_WHITESPACE = re.compile(r"[ \t\n\r]*")
+
+
+def _first_character(path: str) -> bytes:
+    with open_binary(path) as handle:
+        while chunk := handle.read(4096):
+            stripped = chunk.lstrip()
+            if stripped:
+                return stripped[:1]
+    return b""
+
+
+def iter_json_records(path: str | os.PathLike, report: RecordReport) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yields (line where the record starts, object) from a JSON list file or a JSONL file.
+
+    A file whose first character is `[` is one JSON list (read whole); otherwise it is streamed as one
+    record per line. A list element holding bytes that are not UTF-8 is a bad record on its own line; a
+    malformed JSON list cannot be resynchronised, so the file ends at its first syntax error (reported
+    as one bad record).
+    """
+    path = os.fspath(path)
+    if _first_character(path) != b"[":
+        yield from iter_json_lines(path, report)
+        return
+    with open_binary(path) as handle:
+        text = handle.read().decode("utf-8", errors="surrogateescape")
+    decoder = json.JSONDecoder()
+    position = text.index("[") + 1
+    line = text.count("\n", 0, position) + 1
+    counted_to = position
+    while True:
+        position = _WHITESPACE.match(text, position).end()
+        if text.startswith("]", position):
+            return
+        line += text.count("\n", counted_to, position)
+        counted_to = position
+        report.read += 1
+        try:
+            record, end = decoder.raw_decode(text, position)
+        except json.JSONDecodeError as error:
+            report.bad(BadRecordError(path=path, line=error.lineno, reason="malformed JSON", detail=f"{error.msg} at column {error.colno}"))
+            return
+        undecodable = _UNDECODABLE.search(text, position, end)
+        if undecodable:
+            line_start = text.rfind("\n", 0, undecodable.start()) + 1
+            byte = len(text[line_start : undecodable.start()].encode("utf-8", errors="surrogateescape"))
+            report.bad(BadRecordError(path=path, line=line, reason="invalid UTF-8", detail=f"at byte {byte}"))
+        elif not isinstance(record, dict):
+            report.bad(BadRecordError(path=path, line=line, reason="expected a JSON object", detail=f"got {type(record).__name__}"))
+        else:
+            yield line, record
+        position = _WHITESPACE.match(text, end).end()
+        if text.startswith(",", position):
+            position += 1
+        elif not text.startswith("]", position):
+            where = text.count("\n", 0, position) + 1
+            report.bad(BadRecordError(path=path, line=where, reason="malformed JSON", detail="expected ',' or ']' after a list element"))
+            return

@@ -16,7 +16,6 @@ file (LaMP's test questions) only the profile documents are yielded.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from typing import Any, Iterator, Mapping, Sequence
@@ -24,7 +23,7 @@ from typing import Any, Iterator, Mapping, Sequence
 from personalize.corpus.document import Document
 from personalize.corpus.errors import BadRecordError, RecordReport
 from personalize.corpus.fields import FieldError, get_path, optional_text, parse_timestamp, require_text
-from personalize.corpus.readers import iter_json_lines, load_json_document, open_binary
+from personalize.corpus.readers import iter_json_records, load_json_document
 
 # Which profile field is the document body and which its title, per generation task. LaMP-1/2/3 are
 # classification tasks whose profiles are not documents a user wrote in one voice, so they are absent.
@@ -37,69 +36,6 @@ PROFILE_FIELDS: Mapping[str, tuple[str, str | None]] = {
 
 SPLITS = ("train", "dev", "test")
 _SPLIT_ALIASES = {"train": "train", "dev": "dev", "val": "dev", "valid": "dev", "validation": "dev", "test": "test"}
-
-# Characters that `surrogateescape` makes of bytes that are not UTF-8; JSON escapes such as "\udc80"
-# stay six ASCII characters in the raw text, so a hit here is always an undecodable byte.
-_UNDECODABLE = re.compile("[\udc80-\udcff]")
-_WHITESPACE = re.compile(r"[ \t\n\r]*")
-
-
-def _first_character(path: str) -> bytes:
-    with open_binary(path) as handle:
-        while chunk := handle.read(4096):
-            stripped = chunk.lstrip()
-            if stripped:
-                return stripped[:1]
-    return b""
-
-
-def iter_json_records(path: str | os.PathLike, report: RecordReport) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Yields (line where the record starts, object) from a JSON list file or a JSONL file.
-
-    A file whose first character is `[` is one JSON list (read whole); otherwise it is streamed as one
-    record per line. A list element holding bytes that are not UTF-8 is a bad record on its own line; a
-    malformed JSON list cannot be resynchronised, so the file ends at its first syntax error (reported
-    as one bad record).
-    """
-    path = os.fspath(path)
-    if _first_character(path) != b"[":
-        yield from iter_json_lines(path, report)
-        return
-    with open_binary(path) as handle:
-        text = handle.read().decode("utf-8", errors="surrogateescape")
-    decoder = json.JSONDecoder()
-    position = text.index("[") + 1
-    line = text.count("\n", 0, position) + 1
-    counted_to = position
-    while True:
-        position = _WHITESPACE.match(text, position).end()
-        if text.startswith("]", position):
-            return
-        line += text.count("\n", counted_to, position)
-        counted_to = position
-        report.read += 1
-        try:
-            record, end = decoder.raw_decode(text, position)
-        except json.JSONDecodeError as error:
-            report.bad(BadRecordError(path=path, line=error.lineno, reason="malformed JSON", detail=f"{error.msg} at column {error.colno}"))
-            return
-        undecodable = _UNDECODABLE.search(text, position, end)
-        if undecodable:
-            line_start = text.rfind("\n", 0, undecodable.start()) + 1
-            byte = len(text[line_start : undecodable.start()].encode("utf-8", errors="surrogateescape"))
-            report.bad(BadRecordError(path=path, line=line, reason="invalid UTF-8", detail=f"at byte {byte}"))
-        elif not isinstance(record, dict):
-            report.bad(BadRecordError(path=path, line=line, reason="expected a JSON object", detail=f"got {type(record).__name__}"))
-        else:
-            yield line, record
-        position = _WHITESPACE.match(text, end).end()
-        if text.startswith(",", position):
-            position += 1
-        elif not text.startswith("]", position):
-            where = text.count("\n", 0, position) + 1
-            report.bad(BadRecordError(path=path, line=where, reason="malformed JSON", detail="expected ',' or ']' after a list element"))
-            return
-
 
 def profile_item_error(*, path: str, line: int, index: int, error: FieldError) -> BadRecordError:
     """A bad profile item, counted under `profile[].<field>` whatever its position (kept in the detail)."""

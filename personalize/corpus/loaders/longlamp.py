@@ -27,7 +27,8 @@ from typing import Any, Iterator, Mapping, Sequence
 from personalize.corpus.document import Document
 from personalize.corpus.errors import BadRecordError, RecordReport
 from personalize.corpus.fields import FieldError, get_path, optional_text, require_text
-from personalize.corpus.loaders.lamp import iter_json_records, profile_item_error, split_of
+from personalize.corpus.loaders.lamp import profile_item_error, split_of
+from personalize.corpus.readers import iter_json_records
 
 
 @dataclasses.dataclass(frozen=True)
