@@ -81,3 +81,23 @@ def write_operative_config(directory: str, *, name: str = "config.gin") -> str:
     with open(path, "w", encoding="utf-8") as handle:
         handle.write(gin.operative_config_str())
     return path
+
+
+def run_stage_command(*, stages: dict[str, Callable[..., dict]], argv: Sequence[str], description: str) -> int:
+    """`python -m personalize.<stage>.run --stage=NAME --output_dir=D [--gin_file=F] [--gin.X=Y]`.
+
+    Runs the gin-configured stage function with `output_dir`, writes the operative config beside its output and
+    prints the variant, files and shards it reports.
+    """
+    import argparse
+
+    gin_files, gin_bindings, rest = split_gin_flags(argv)
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--stage", required=True, choices=sorted(stages))
+    parser.add_argument("--output_dir", required=True)
+    args = parser.parse_args(rest)
+    parse_gin(gin_files, gin_bindings)
+    result = configured(stages[args.stage])(output_dir=args.output_dir)
+    write_operative_config(args.output_dir)
+    print({key: result[key] for key in ("variant", "files", "shards") if key in result})
+    return 0

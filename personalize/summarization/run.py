@@ -13,7 +13,6 @@ addition. Each writes the operative gin config beside its output.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from typing import Any, Sequence
 
@@ -44,16 +43,8 @@ STAGES = {"SumCtx": write_sumctx_training_examples, "SumCtxIndCorpus": write_cor
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    gin_files, gin_bindings, rest = gin_config.split_gin_flags(sys.argv[1:] if argv is None else argv)
-    parser = argparse.ArgumentParser(description="Write a summarization stage's seq2seq examples.")
-    parser.add_argument("--stage", required=True, choices=sorted(STAGES))
-    parser.add_argument("--output_dir", required=True)
-    args = parser.parse_args(rest)
-    gin_config.parse_gin(gin_files, gin_bindings)
-    manifest = gin_config.configured(STAGES[args.stage])(output_dir=args.output_dir)
-    gin_config.write_operative_config(args.output_dir)
-    print({"variant": manifest["variant"], "files": manifest["files"]})
-    return 0
+    return gin_config.run_stage_command(stages=STAGES, argv=sys.argv[1:] if argv is None else argv,
+                                        description="Write a summarization stage's seq2seq examples or train and apply its model.")
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ frequencies (training users' documents) and the operative gin config are written
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from typing import Any, Sequence
@@ -77,16 +76,8 @@ STAGES = {"SynCtxInd": write_synctxind, "SynCtx": write_synctx_training_examples
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    gin_files, gin_bindings, rest = gin_config.split_gin_flags(sys.argv[1:] if argv is None else argv)
-    parser = argparse.ArgumentParser(description="Write a synthesis stage's output (SynCtxInd or SynCtx).")
-    parser.add_argument("--stage", required=True, choices=sorted(STAGES))
-    parser.add_argument("--output_dir", required=True)
-    args = parser.parse_args(rest)
-    gin_config.parse_gin(gin_files, gin_bindings)
-    result = gin_config.configured(STAGES[args.stage])(output_dir=args.output_dir)
-    gin_config.write_operative_config(args.output_dir)
-    print({key: result[key] for key in ("variant", "files", "shards") if key in result})
-    return 0
+    return gin_config.run_stage_command(stages=STAGES, argv=sys.argv[1:] if argv is None else argv,
+                                        description="Write a synthesis stage's output (SynCtxInd or SynCtx) or train and apply its model.")
 
 
 if __name__ == "__main__":
