@@ -124,3 +124,14 @@ def iter_json_records(path: str | os.PathLike, report: RecordReport) -> Iterator
             where = text.count("\n", 0, position) + 1
             report.bad(BadRecordError(path=path, line=where, reason="malformed JSON", detail="expected ',' or ']' after a list element"))
             return
+
+
+def iter_stage_records(path: str | os.PathLike, *, kind: str) -> Iterator[dict[str, Any]]:
+    """Records of a JSONL file this project wrote (prepared, ranked, ...): a corrupt line names file and line."""
+    path = os.fspath(path)
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            try:
+                yield json.loads(line)
+            except json.JSONDecodeError as error:
+                raise ValueError(f"{path}:{number}: corrupt {kind} record ({error.msg})") from None

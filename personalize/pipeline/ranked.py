@@ -13,6 +13,8 @@ import json
 import os
 from typing import Any, Iterator
 
+from personalize.corpus.readers import iter_stage_records
+
 FORMAT = "personalize.ranked/1"
 MANIFEST = "manifest.json"
 
@@ -52,9 +54,4 @@ class RankedDataset:
         for path in paths if shard is None else [paths[shard]]:
             if not os.path.exists(path):
                 raise FileNotFoundError(f"{path}: shard listed in {MANIFEST} is missing")
-            with open(path, encoding="utf-8") as handle:
-                for number, line in enumerate(handle, start=1):
-                    try:
-                        yield json.loads(line)
-                    except json.JSONDecodeError as error:
-                        raise ValueError(f"{path}:{number}: corrupt ranked record ({error.msg})") from None
+            yield from iter_stage_records(path, kind="ranked")

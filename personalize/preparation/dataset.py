@@ -17,6 +17,7 @@ import os
 from typing import Any, Iterable, Iterator
 
 from personalize.corpus.document import Document
+from personalize.corpus.readers import iter_stage_records
 from personalize.preparation.example import Example
 from personalize.preparation.splits import SPLITS
 
@@ -96,25 +97,16 @@ class PreparedDataset:
             raise KeyError(f"{self.path}: no shards named {prefix!r}; known: {sorted(self.manifest['shards'])}")
         return [os.path.join(self.path, name) for name in self.manifest["shards"][prefix]]
 
-    @staticmethod
-    def _read(path: str) -> Iterator[dict[str, Any]]:
-        with open(path, encoding="utf-8") as handle:
-            for number, line in enumerate(handle, start=1):
-                try:
-                    yield json.loads(line)
-                except json.JSONDecodeError as error:
-                    raise ValueError(f"{path}:{number}: corrupt prepared record ({error.msg})") from None
-
     def examples(self, split: str, *, shard: int | None = None) -> Iterator[Example]:
         paths = self.shard_paths(split)
         for path in paths if shard is None else [paths[shard]]:
-            for record in self._read(path):
+            for record in iter_stage_records(path, kind="prepared"):
                 yield Example.from_json(record)
 
     def documents(self, *, shard: int | None = None) -> Iterator[Document]:
         paths = self.shard_paths("documents")
         for path in paths if shard is None else [paths[shard]]:
-            for record in self._read(path):
+            for record in iter_stage_records(path, kind="prepared"):
                 yield Document.from_json(record)
 
     def documents_by_user(self) -> dict[str, list[Document]]:
