@@ -69,7 +69,7 @@ def train_and_predict_row(
     from personalize.training.finetune import train
     from personalize.training.schedules import constant_with_warmup
 
-    from personalize.experiment.predict import predict_split
+    from personalize.decoding.predict_task import predict_split
 
     lengths = {"inputs": training.inputs_length, "targets": training.targets_length}
     model = _model(model_config, vocab_size)

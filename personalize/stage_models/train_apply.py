@@ -146,7 +146,7 @@ def train_and_apply(
     from personalize.partitioning.partitioner import make_partitioner
     from personalize.pipeline.ranked import RankedDataset
     from personalize.summarization.predicted_addition import write_predicted_addition
-    from personalize.experiment.predict import predict_split
+    from personalize.decoding.predict_task import predict_split
     from personalize.vocabulary.sentencepiece_vocabulary import load_vocabulary
 
     if variant not in VARIANTS:

@@ -1,5 +1,6 @@
 """The `infer` run: decode a split with a saved checkpoint and write the predictions as JSON lines."""
 
+import importlib
 import json
 import pathlib
 from collections.abc import Iterable, Mapping
@@ -10,20 +11,13 @@ import jax
 import numpy as np
 
 from personalize.decoding.generate import generate
+from personalize.decoding.predict_task import predict_split
 from personalize.partitioning.partitioner import Partitioner
 from personalize.partitioning.shardings import data_shard_of_process, partitioning_context
 from personalize.training import checkpoints
 from personalize.training.data import SeqioBatches, iterate_batches
 from personalize.training.evaluation import abstract_params
 from personalize.training.finetune import CHECKPOINT_DIR
-
-
-def _vocabulary(data: Any):
-    if not isinstance(data, SeqioBatches):
-        return None
-    import seqio  # heavy (TensorFlow): only SeqIO data has a vocabulary to decode with
-
-    return seqio.get_mixture_or_task(data.mixture_or_task_name).output_features["targets"].vocabulary
 
 
 def _ids(row: np.ndarray) -> list[int]:
@@ -44,7 +38,10 @@ def infer(
     num_beams: int = 4,
     alpha: float = 0.6,
 ) -> pathlib.Path:
-    """Writes MODEL_DIR/inference/<output_name>-<step>.jsonl: one line per example (ids, and text for SeqIO data).
+    """Writes MODEL_DIR/inference/<output_name>-<step>.jsonl, one line per example.
+
+    SeqIO data: the example id, the decoded prediction, the untruncated target and the inputs (text). Plain batch
+    iterables (tests): token ids of inputs, targets and prediction.
 
     Single-process only: every process would write its own shard of the predictions to the same file.
     """
@@ -57,9 +54,15 @@ def infer(
         params, step = checkpoints.restore_params(manager=manager, abstract_params=abstract, step=checkpoint_step)
     finally:
         manager.close()
-    vocabulary = _vocabulary(infer_data)
     output = directory / "inference" / f"{output_name}-{step}.jsonl"
     output.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(infer_data, SeqioBatches):
+        if infer_data.mixture_or_task_module:
+            importlib.import_module(infer_data.mixture_or_task_module)
+        predict_split(task_name=infer_data.mixture_or_task_name, split=infer_data.split, model=model, params=params,
+                      partitioner=partitioner, task_feature_lengths=task_feature_lengths, output_path=str(output),
+                      batch_size=infer_data.batch_size, method=method, num_beams=num_beams, alpha=alpha)
+        return output
     with output.open("w", encoding="utf-8") as handle, partitioning_context(
         mesh=partitioner.mesh, rules=partitioner.rules
     ):
@@ -78,7 +81,5 @@ def infer(
                 batch["encoder_input_tokens"], batch["decoder_target_tokens"], best, strict=True
             ):
                 record = {"inputs": _ids(inputs), "targets": _ids(targets), "prediction": _ids(prediction)}
-                if vocabulary is not None:
-                    record.update({f"{k}_text": vocabulary.decode(v) for k, v in list(record.items())})
                 handle.write(json.dumps(record) + "\n")
     return output
