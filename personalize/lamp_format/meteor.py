@@ -13,7 +13,7 @@ import functools
 import os
 from typing import Any, Sequence
 
-from personalize.synthesis.synonyms import DEFAULT_WORDNET_DIR, _english_reader, _reader_root, has_wordnet
+from personalize.synthesis.synonyms import DEFAULT_WORDNET_DIR, has_wordnet, open_english_wordnet
 
 __all__ = ["DEFAULT_WORDNET_DIR", "meteor", "open_wordnet", "tokenize"]
 
@@ -22,18 +22,7 @@ def open_wordnet(*, directory: str = DEFAULT_WORDNET_DIR, work_dir: str | None =
     """An NLTK WordNet reader over `directory`, or None when the folder is not a WordNet 3.0 database."""
     if not has_wordnet(directory):
         return None
-    import nltk
-
-    root = _reader_root(directory=directory, work_dir=work_dir)
-    if root not in nltk.data.path:
-        nltk.data.path.append(root)
-    return _reader(root)
-
-
-@functools.lru_cache(maxsize=4)
-def _reader(root: str) -> Any:
-    """One reader per folder: building one reads WordNet's whole lemma index (seconds)."""
-    return _english_reader(root)
+    return open_english_wordnet(directory=directory, work_dir=work_dir)
 
 
 @functools.lru_cache(maxsize=1)

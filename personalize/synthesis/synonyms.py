@@ -83,6 +83,17 @@ def _reader_root(*, directory: str, work_dir: str | None) -> str:
     return root
 
 
+def open_english_wordnet(*, directory: str, work_dir: str | None = None):
+    """NLTK's English WordNet reader over a WordNet 3.0 database folder (Debian's or nltk_data's), built once."""
+    import nltk
+
+    root = _reader_root(directory=directory, work_dir=work_dir)
+    if root not in nltk.data.path:
+        nltk.data.path.append(root)  # NLTK opens corpus files only under its data paths
+    return _english_reader(root)
+
+
+@functools.lru_cache(maxsize=4)
 def _english_reader(root: str):
     """NLTK's WordNet reader without the multilingual (OMW) set-up.
 
@@ -116,12 +127,7 @@ class WordNetSynonyms:
             raise FileNotFoundError(
                 f"{directory}: not a WordNet 3.0 database (missing {', '.join(missing)}); install Debian's "
                 "wordnet-base or point directory= at nltk_data/corpora/wordnet")
-        import nltk
-
-        root = _reader_root(directory=directory, work_dir=work_dir)
-        if root not in nltk.data.path:
-            nltk.data.path.append(root)
-        self._reader = _english_reader(root)
+        self._reader = open_english_wordnet(directory=directory, work_dir=work_dir)
         self.directory = directory
 
     @functools.lru_cache(maxsize=1 << 16)

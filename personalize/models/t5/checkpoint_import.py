@@ -144,7 +144,7 @@ def _hf_tensors(folder: str) -> dict[str, np.ndarray]:
     raise CheckpointImportError(f"{folder}: neither model.safetensors nor model.safetensors.index.json found")
 
 
-def _hf_name_map(config: T5Config) -> dict[str, tuple[str, bool]]:
+def hf_name_map(config: T5Config) -> dict[str, tuple[str, bool]]:
     """Hugging Face tensor name -> (our parameter path, whether to transpose)."""
     names: dict[str, tuple[str, bool]] = {"shared.weight": ("token_embedder/embedding", False)}
     wi = ["wi"] if len(config.mlp_activations) == 1 else [f"wi_{i}" for i in range(len(config.mlp_activations))]
@@ -196,7 +196,7 @@ def load_hf_t5(*, path: str, dtype: str = "bfloat16") -> tuple[T5Config, dict[st
     redundant = {"encoder.embed_tokens.weight", "decoder.embed_tokens.weight"}
     if config.logits_via_embedding:
         redundant.add("lm_head.weight")
-    name_map = _hf_name_map(config)
+    name_map = hf_name_map(config)
     unexpected = sorted(set(tensors) - set(name_map) - redundant)
     if unexpected:
         raise CheckpointImportError(f"{path}: tensors with no place in the T5 tree: {unexpected[:5]}")

@@ -41,7 +41,7 @@ def load_t5_encoder_params(*, path: str, config: T5Config) -> dict[str, Any]:
     tensors = checkpoint_import.read_safetensors(path=weights_file)
     if "shared.weight" not in tensors and "encoder.embed_tokens.weight" in tensors:
         tensors["shared.weight"] = tensors["encoder.embed_tokens.weight"]
-    name_map = {hf: mapping for hf, mapping in checkpoint_import._hf_name_map(config).items()
+    name_map = {hf: mapping for hf, mapping in checkpoint_import.hf_name_map(config).items()
                 if mapping[0].split("/")[0] in ("token_embedder", "encoder")}
     unexpected = sorted(set(tensors) - set(name_map) - {"encoder.embed_tokens.weight"})
     if unexpected:
