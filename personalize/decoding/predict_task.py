@@ -1,7 +1,7 @@
 """Decode one split of a SeqIO generation task and write predictions beside the real documents.
 
-Unlike `personalize infer` (token ids of the model's inputs and truncated targets), this keeps the
-example id and the real, untruncated current document, which is what the paper's metrics compare against.
+Keeps each example's id and the real, untruncated current document (what the paper's metrics compare against),
+not the model's truncated targets; `personalize infer` and the experiment runner both write predictions with it.
 """
 
 from __future__ import annotations

@@ -179,6 +179,18 @@ def hf_name_map(config: T5Config) -> dict[str, tuple[str, bool]]:
     return names
 
 
+def params_from_hf_tensors(*, tensors: Mapping[str, np.ndarray], name_map: Mapping[str, tuple[str, bool]],
+                           source: str) -> dict[str, Any]:
+    """Our float32 parameter tree from Hugging Face tensors, every name of `name_map` required."""
+    flat = {}
+    for hf_name, (ours, transpose) in name_map.items():
+        if hf_name not in tensors:
+            raise CheckpointImportError(f"{source}: tensor {hf_name} is missing")
+        array = np.asarray(tensors[hf_name], dtype=np.float32)
+        flat[tuple(ours.split("/"))] = np.ascontiguousarray(array.T) if transpose else array
+    return traverse_util.unflatten_dict(flat)
+
+
 def load_hf_t5(*, path: str, dtype: str = "bfloat16") -> tuple[T5Config, dict[str, Any]]:
     """(config, params) from a local Hugging Face T5 / Flan-T5 folder; `dtype` is the activation dtype."""
     config_path = os.path.join(path, "config.json")
@@ -200,13 +212,7 @@ def load_hf_t5(*, path: str, dtype: str = "bfloat16") -> tuple[T5Config, dict[st
     unexpected = sorted(set(tensors) - set(name_map) - redundant)
     if unexpected:
         raise CheckpointImportError(f"{path}: tensors with no place in the T5 tree: {unexpected[:5]}")
-    flat = {}
-    for hf_name, (ours, transpose) in name_map.items():
-        if hf_name not in tensors:
-            raise CheckpointImportError(f"{path}: tensor {hf_name} is missing")
-        array = np.asarray(tensors[hf_name], dtype=np.float32)
-        flat[tuple(ours.split("/"))] = np.ascontiguousarray(array.T) if transpose else array
-    params = traverse_util.unflatten_dict(flat)
+    params = params_from_hf_tensors(tensors=tensors, name_map=name_map, source=path)
     check_params(config=config, params=params, source=path)
     return config, params
 

@@ -14,8 +14,6 @@ import os
 from typing import Any
 
 import jax
-import numpy as np
-from flax import traverse_util
 
 from personalize.models.t5 import checkpoint_import
 from personalize.models.t5.config import T5Config
@@ -46,13 +44,7 @@ def load_t5_encoder_params(*, path: str, config: T5Config) -> dict[str, Any]:
     unexpected = sorted(set(tensors) - set(name_map) - {"encoder.embed_tokens.weight"})
     if unexpected:
         raise ValueError(f"{weights_file}: tensors with no place in a T5 encoder: {unexpected[:5]}")
-    flat = {}
-    for hf_name, (ours, transpose) in name_map.items():
-        if hf_name not in tensors:
-            raise KeyError(f"{weights_file}: tensor {hf_name} is missing")
-        array = np.asarray(tensors[hf_name], dtype=np.float32)
-        flat[tuple(ours.split("/"))] = np.ascontiguousarray(array.T) if transpose else array
-    return traverse_util.unflatten_dict(flat)
+    return checkpoint_import.params_from_hf_tensors(tensors=tensors, name_map=name_map, source=weights_file)
 
 
 def _embed(params, token_ids: jax.Array, mask: jax.Array, *, config: T5Config,
