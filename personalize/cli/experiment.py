@@ -34,6 +34,10 @@ def run_command(args: argparse.Namespace, gin_files: list[str], gin_bindings: li
         "prepare_dataset": {k: v for k, v in gin.get_bindings(run.prepare_dataset).items() if k != "prepare"},
         "prepare_corpus": gin.get_bindings(prepare.prepare_corpus),
     }
+    if prepare_config["prepare_dataset"].get("format") == "demo":
+        from personalize.corpus.demo_corpus import VERSION
+
+        prepare_config["demo_corpus_version"] = VERSION
     overrides = {"rows": tuple(r.strip() for r in args.rows.split(","))} if args.rows else {}
     gin_config.configured(runner.run_experiment)(output_dir=args.output_dir, prepare=prepare_dataset,
                                                  prepare_config=prepare_config, **overrides)

@@ -1,10 +1,11 @@
 """The embedded demo corpus: small, deterministic, and built so that personal context helps.
 
 Every user writes about a few topics of their own (real English topic words, so that dense encoders
-can tell topics apart), has recurring signature phrases and favourite words, and each new document
-re-uses sentences from that user's earlier documents on the same topic. A model that
-reads the right past documents can therefore copy material that the immediate context alone
-cannot predict; which past documents are "right" is visible from the title and the opening.
+can tell topics apart). A document opens with sentences on its topic (the title and the opening are
+the immediate context x_t); the rest is in the user's voice: their favourite words, a recurring
+signature phrase, a sign-off, and sentences re-used from their earlier documents on the same topic.
+The immediate context tells a model the topic but not the voice; the user's past documents show
+both, and which past documents matter is visible from the title and the opening.
 """
 
 from __future__ import annotations
@@ -47,7 +48,9 @@ _TOPICS: dict[str, tuple[str, ...]] = {
     "surfing": tuple("wave board wetsuit swell reef beach tide wax shore barrel paddle foam".split()),
 }
 # Words a user favours whatever the topic (their "voice"), drawn per user from this list.
-_VOICE_WORDS = tuple("maple river copper violet harbor cedar amber willow falcon ember juniper meadow silver thistle cobalt lotus saffron indigo rowan aspen tiny lovely quiet brave gentle bright old wild fresh".split())
+_VOICE_WORDS = tuple("maple lavender copper violet marble cedar amber willow falcon ember juniper breeze silver thistle cobalt lotus saffron indigo rowan aspen tiny lovely quiet brave gentle bright old wild fresh".split())
+VERSION = 2  # part of the experiment's artifact keys: a changed generator is a new prepared dataset
+OPENING_SENTENCES = 4  # longer than the first 150 characters: the immediate context x_t
 _ONSETS = ["b", "c", "d", "f", "g", "h", "l", "m", "n", "p", "r", "s", "t", "v", "br", "cl", "st", "tr", "gr", "pl"]
 _VOWELS = ["a", "e", "i", "o", "u", "ai", "ea", "ou"]
 _CODAS = ["", "n", "r", "s", "t", "l", "nd", "rk", "st"]
@@ -58,6 +61,14 @@ _VERBS = ["likes", "needs", "finds", "keeps", "brings", "makes", "takes", "shows
 
 def _word(rng: random.Random, syllables: int) -> str:
     return "".join(rng.choice(_ONSETS) + rng.choice(_VOWELS) + rng.choice(_CODAS) for _ in range(syllables))
+
+
+def _voiced_sentence(rng: random.Random, *, topic_words: list[str], voice_words: list[str]) -> str:
+    """A sentence in the user's voice: two of its three content words are the user's favourites."""
+    subject, extra = rng.sample(voice_words, 2)
+    text = (f"{rng.choice(_FUNCTION)} {subject} {rng.choice(_VERBS)} {rng.choice(_FUNCTION)} "
+            f"{rng.choice(topic_words)} {rng.choice(_LINKS)} {extra}")
+    return text[0].upper() + text[1:] + "."
 
 
 def _sentence(rng: random.Random, words: list[str]) -> str:
@@ -91,14 +102,15 @@ def generate_demo_corpus(
         timestamp = start + user_rng.uniform(0, 86_400 * 30)
         for doc_index in range(user_rng.randint(*documents_per_user)):
             topic = user_rng.choice(own_topics)
-            vocabulary = topic["words"] + user_words
-            sentences = [_sentence(user_rng, vocabulary) for _ in range(user_rng.randint(3, 5))]
+            # The opening (what x_t shows) names the topic; the voice is in the rest and in past documents.
+            openings = [_sentence(user_rng, topic["words"]) for _ in range(OPENING_SENTENCES)]
+            voiced = [_voiced_sentence(user_rng, topic_words=topic["words"], voice_words=user_words)
+                      for _ in range(user_rng.randint(1, 3))]
             pool = past_sentences[topic["name"]]
-            if pool:
-                reused = [s for s in pool if user_rng.random() < reuse_probability][:6]
-                sentences = sentences[:2] + reused + sentences[2:]
-            sentences.insert(user_rng.randint(1, len(sentences)), user_rng.choice(signatures))
-            pool.extend(sentences[:3])
+            reused = [s for s in pool if user_rng.random() < reuse_probability][:6]
+            sentences = openings + reused + voiced
+            sentences.insert(user_rng.randint(OPENING_SENTENCES, len(sentences)), user_rng.choice(signatures))
+            pool.extend(voiced)
             body = " ".join(sentences) + f" {sign_off}"
             title = f"{topic['name'].capitalize()} {user_rng.choice(topic['words'])}"
             timestamp += user_rng.uniform(3_600, 86_400 * 10)

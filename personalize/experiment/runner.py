@@ -2,7 +2,8 @@
 
 Stages, each an artifact keyed by a hash of its configuration (so a repeated run reuses what is done and
 an interrupted run continues, training from its last checkpoint): prepare -> rank (every strategy at once)
--> additions (SynCtxInd keywords) -> vocabulary -> per row: train, decode the test split -> results table.
+-> vocabulary -> starting point (imported T5 weights, or a denoising pre-training for from-scratch models)
+-> additions (summaries, keywords) -> per row: train, decode the test split -> results table.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any, Callable, Mapping, Sequence
 from personalize.experiment.artifacts import ArtifactStore, config_hash
 from personalize.experiment.paper_results import PAPER_COUNTERPART
 from personalize.experiment.results_table import build_results, write_results
+from personalize.pretraining.run import PretrainingSettings
 
 DEFAULT_ROWS = ("ImmedCtx", "UserID", "RecentDoc", "RankDocBM25", "RankDocDense", "RankSnippet", "RankDocBySnpt",
                 "+SumCtxInd", "+SumCtx", "+SynCtxInd", "+SynCtx", "+AuthorPred")
@@ -58,10 +60,12 @@ def train_and_predict_row(
     model_config: Any,
     vocab_size: int,
     training: TrainingSettings,
+    pretrained_params: Any = None,
 ) -> None:
     """Trains one row's generator in `directory` (resuming from its checkpoints) and decodes the test split.
 
-    `task_name` may be a mixture (+AuthorPred); `predict_task_name` is the generation task decoded.
+    `task_name` may be a mixture (+AuthorPred); `predict_task_name` is the generation task decoded;
+    `pretrained_params` (imported T5 weights or the denoising pre-training) start a row without a checkpoint.
     """
     from personalize.partitioning.partitioner import make_partitioner
     from personalize.training.adafactor import Adafactor
@@ -93,6 +97,7 @@ def train_and_predict_row(
         keep_checkpoints=1,
         log_period=max(training.train_steps // 6, 1),
         random_seed=training.seed,
+        pretrained_params=pretrained_params,
     )
     _log(f"  trained {task_name} to step {training.train_steps} in {time.perf_counter() - started:.0f}s")
     import jax
@@ -122,6 +127,47 @@ def _use_compilation_cache(directory: str) -> None:
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
 
 
+def starting_point(
+    *,
+    store: ArtifactStore,
+    initial_checkpoint: str | None,
+    initial_checkpoint_format: str,
+    pretraining: PretrainingSettings | None,
+    prepared_dir: str,
+    prepared_key: Mapping[str, Any],
+    vocabulary_path: str,
+    model_config: Any,
+    vocab_size: int,
+) -> tuple[dict[str, Any], Any]:
+    """(what the models start from, as an artifact key; its params, or None for random weights)."""
+    if initial_checkpoint and pretraining:
+        raise ValueError("give initial_checkpoint (a pretrained T5) or pretraining (for a from-scratch model), "
+                         "not both")
+    model = _model(model_config, vocab_size)
+    if initial_checkpoint:
+        from personalize.stage_models.train_apply import imported_params
+
+        key = {"checkpoint": os.path.abspath(initial_checkpoint), "format": initial_checkpoint_format}
+        _log(f"[start] fine-tuning from {initial_checkpoint} ({initial_checkpoint_format})")
+        return key, imported_params(path=initial_checkpoint, checkpoint_format=initial_checkpoint_format,
+                                    config=model.config)
+    if pretraining is None:
+        return {}, None
+    from personalize.pretraining.denoising import write_denoising_examples
+    from personalize.pretraining.run import pretrain
+
+    examples_key = {"prepared": config_hash(prepared_key), "copies": pretraining.copies, "seed": pretraining.seed,
+                    "span_start_rate": pretraining.span_start_rate, "max_span_words": pretraining.max_span_words}
+    examples = store.build("pretraining-examples", examples_key, lambda d: write_denoising_examples(
+        prepared_dir=prepared_dir, output_dir=d, copies=pretraining.copies, seed=pretraining.seed,
+        span_start_rate=pretraining.span_start_rate, max_span_words=pretraining.max_span_words))
+    key = {"examples": config_hash(examples_key), "vocabulary": vocabulary_path,
+           "model": dataclasses.asdict(model_config), "pretraining": dataclasses.asdict(pretraining)}
+    settings = dict(examples_dir=examples, vocabulary_path=vocabulary_path, model=model, settings=pretraining)
+    directory = store.build("pretrained", key, lambda d: pretrain(output_dir=d, **settings), resumable=True)
+    return {"pretrained": config_hash(key)}, pretrain(output_dir=directory, **settings)
+
+
 def build_additions(
     *,
     store: ArtifactStore,
@@ -136,8 +182,14 @@ def build_additions(
     training: TrainingSettings,
     sumctxind_corpus: str | None,
     sumctxind_checkpoint: str | None,
+    start_key: Mapping[str, Any] | None = None,
+    pretrained_params: Any = None,
 ) -> dict[str, str]:
-    """Summaries and keywords the requested rows need (stages 3-4), each an artifact: variant -> directory."""
+    """Summaries and keywords the requested rows need (stages 3-4), each an artifact: variant -> directory.
+
+    The stage models start from `pretrained_params` (what `start_key` names: imported T5 weights or the denoising
+    pre-training), as the paper's start from T5; a SumCtxInd checkpoint without a corpus is used as it is.
+    """
     from personalize.stage_models.train_apply import train_and_apply
     from personalize.summarization.context_independent import write_corpus_examples, write_sumctxind_inputs
     from personalize.summarization.run import write_sumctx_training_examples
@@ -151,14 +203,16 @@ def build_additions(
              "(sumctxind_checkpoint)")
         wanted.discard("SumCtxInd")
     stage = {"ranked": config_hash(ranked_key), "base_ranking": base_ranking, "vocabulary": vocabulary_path,
-             "model": dataclasses.asdict(model_config), "training": dataclasses.asdict(training)}
+             "model": dataclasses.asdict(model_config), "training": dataclasses.asdict(training),
+             "start": dict(start_key or {})}
     model_settings = dict(vocabulary_path=vocabulary_path, model_config=model_config, train_steps=training.train_steps,
                           ranked_dir=ranked_dir, batch_size=training.batch_size,
                           inputs_length=training.inputs_length, targets_length=training.targets_length,
                           learning_rate=training.learning_rate, warmup_steps=training.warmup_steps,
                           decode_method="beam" if training.num_beams > 1 else "greedy",
                           num_beams=max(training.num_beams, 1), alpha=training.alpha,
-                          decode_batch_size=training.decode_batch_size, seed=training.seed)
+                          decode_batch_size=training.decode_batch_size, seed=training.seed,
+                          pretrained_params=pretrained_params)
     additions: dict[str, str] = {}
     if "SynCtxInd" in wanted:
         additions["SynCtxInd"] = store.build("synctxind", ranked_key, lambda d: write_synctxind(
@@ -184,8 +238,10 @@ def build_additions(
             if sumctxind_corpus:
                 write_corpus_examples(train_path=sumctxind_corpus, validation_path=None, output_dir=corpus)
             settings = dict(model_settings)
-            if sumctxind_checkpoint and not sumctxind_corpus:
-                settings["train_steps"] = 0
+            if sumctxind_checkpoint:
+                settings["pretrained_params"] = None
+                if not sumctxind_corpus:
+                    settings["train_steps"] = 0
             train_and_apply(examples_dir=corpus if sumctxind_corpus else inputs, apply_dir=inputs,
                             output_dir=os.path.join(directory, "addition"), variant="SumCtxInd",
                             initial_checkpoint=sumctxind_checkpoint, **settings)
@@ -210,12 +266,17 @@ def run_experiment(
     base_summary: str = "SumCtx",
     sumctxind_corpus: str | None = None,
     sumctxind_checkpoint: str | None = None,
+    initial_checkpoint: str | None = None,
+    initial_checkpoint_format: str = "hf",
+    pretraining: PretrainingSettings | None = None,
     prepare_config: Mapping[str, Any] | None = None,
 ) -> dict[str, str]:
     """Runs every requested row and writes results.md / results.csv / plots in `output_dir`.
 
     `stage_training` trains the SumCtx / SynCtx models (num_beams=1: greedy decoding); +SumCtxInd runs when a
     public summarization corpus (document/summary JSONL) or a summarizer checkpoint (T5X) is given.
+    Every model starts from `initial_checkpoint` (a local T5 checkpoint, as the paper starts from T5), from a
+    denoising `pretraining` on the training users' documents (from-scratch models), or from random weights.
     """
     import tasks
     from personalize.generation.rows import row_slug
@@ -242,11 +303,15 @@ def run_experiment(
         vocabulary_path = os.path.join(vocabulary_dir, "spm.model")
     vocabulary = load_vocabulary(path=vocabulary_path)
 
+    start_key, start_params = starting_point(
+        store=store, initial_checkpoint=initial_checkpoint, initial_checkpoint_format=initial_checkpoint_format,
+        pretraining=pretraining, prepared_dir=prepared_dir, prepared_key=prepared_key,
+        vocabulary_path=vocabulary_path, model_config=model_config, vocab_size=vocabulary.vocab_size)
     additions = build_additions(
         store=store, rows=rows, prepared_dir=prepared_dir, ranked_dir=ranked_dir, ranked_key=ranked_key,
         base_ranking=base_ranking, base_summary=base_summary, vocabulary_path=vocabulary_path,
         model_config=model_config, training=stage_training, sumctxind_corpus=sumctxind_corpus,
-        sumctxind_checkpoint=sumctxind_checkpoint)
+        sumctxind_checkpoint=sumctxind_checkpoint, start_key=start_key, pretrained_params=start_params)
 
     slug = "".join(c if c.isalnum() else "_" for c in dataset_name.lower())
     # The paper adds author distinction on top of the best single task: +SynCtx when it runs.
@@ -265,12 +330,12 @@ def run_experiment(
             continue
         row_key = {"row": row, "ranked": config_hash(ranked_key), "additions": sorted(additions),
                    "vocabulary": vocabulary_path, "model": dataclasses.asdict(model_config),
-                   "training": dataclasses.asdict(training)}
+                   "training": dataclasses.asdict(training), "start": start_key}
         _log(f"[{row}] task {name}")
         decoded = tasks.task_name(dataset=slug, row=multitask_row) if row == "+AuthorPred" else name
         directory = store.build(f"row-{row_slug(row)}", row_key, lambda d: train_and_predict_row(
             directory=d, task_name=name, predict_task_name=decoded, model_config=model_config, vocab_size=vocabulary.vocab_size,
-            training=training), resumable=True)
+            training=training, pretrained_params=start_params), resumable=True)
         predictions[row] = os.path.join(directory, "predictions-test.jsonl")
 
     results = build_results(predictions=predictions)

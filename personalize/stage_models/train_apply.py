@@ -53,7 +53,7 @@ def imported_params(*, path: str, checkpoint_format: str, config: Any) -> Any:
     raise ValueError(f"checkpoint_format must be one of {CHECKPOINT_FORMATS}, got {checkpoint_format!r}")
 
 
-def _finished_params(*, model_dir: str, model: Any, lengths: dict[str, int], partitioner: Any, step: int) -> Any:
+def finished_params(*, model_dir: str, model: Any, lengths: dict[str, int], partitioner: Any, step: int) -> Any:
     """The params of the checkpoint at `step`, or None when the model directory has none at that step."""
     from personalize.training import checkpoints
     from personalize.training.evaluation import abstract_params
@@ -73,9 +73,10 @@ def _finished_params(*, model_dir: str, model: Any, lengths: dict[str, int], par
         manager.close()
 
 
-def _train(*, task_name: str, model_dir: str, model: Any, lengths: dict[str, int], partitioner: Any,
-           train_steps: int, batch_size: int, learning_rate: float, warmup_steps: int, seed: int,
-           pretrained_params: Any) -> Any:
+def train_seq2seq_model(*, task_name: str, model_dir: str, model: Any, lengths: dict[str, int], partitioner: Any,
+                        train_steps: int, batch_size: int, learning_rate: float, warmup_steps: int, seed: int,
+                        pretrained_params: Any) -> Any:
+    """Trains (resuming from model_dir's checkpoints) on a seq2seq task; returns the unboxed params."""
     import jax
     from flax.core import meta
 
@@ -129,6 +130,7 @@ def train_and_apply(
     decode_batch_size: int = 16,
     initial_checkpoint: str | None = None,
     checkpoint_format: str = "t5x",
+    pretrained_params: Any = None,
     num_partitions: int = 1,
     seed: int = 0,
 ) -> dict[str, Any]:
@@ -140,7 +142,8 @@ def train_and_apply(
       given) and the half seed/mode that decide which training examples the addition covers.
     train_steps: total training steps; 0 decodes with `initial_checkpoint` as it is (SumCtxInd from a public
       summarizer). initial_checkpoint: a local T5X (`checkpoint_format='t5x'`) or Hugging Face ('hf') T5 checkpoint
-      to start from; its shape must be `model_config` with the vocabulary's rows.
+      to start from; its shape must be `model_config` with the vocabulary's rows. pretrained_params: or the
+      parameters to start from, in memory (the experiment's denoising pre-training).
     decode_method: 'beam' (num_beams, the paper's 4) or 'greedy' (faster).
     """
     from personalize.partitioning.partitioner import make_partitioner
@@ -151,7 +154,7 @@ def train_and_apply(
 
     if variant not in VARIANTS:
         raise ValueError(f"variant must be one of {VARIANTS} (SynCtxInd needs no model), got {variant!r}")
-    if train_steps < 0 or (train_steps == 0 and initial_checkpoint is None):
+    if train_steps < 0 or (train_steps == 0 and initial_checkpoint is None and pretrained_params is None):
         raise ValueError(f"train_steps must be >= 1, or 0 with an initial_checkpoint; got {train_steps}")
     apply_dir = apply_dir or examples_dir
     training_manifest = read_manifest(examples_dir=examples_dir)
@@ -181,7 +184,9 @@ def train_and_apply(
     partitioner = make_partitioner(num_partitions=num_partitions)
     model_dir = os.path.join(output_dir, MODEL_DIR)
     predictions_dir = os.path.join(output_dir, PREDICTIONS_DIR)
-    pretrained = None
+    if initial_checkpoint is not None and pretrained_params is not None:
+        raise ValueError("give initial_checkpoint or pretrained_params, not both")
+    pretrained = pretrained_params
     if initial_checkpoint is not None:
         pretrained = imported_params(path=initial_checkpoint, checkpoint_format=checkpoint_format,
                                      config=model.config)
@@ -189,11 +194,11 @@ def train_and_apply(
     if train_steps == 0:
         params = pretrained
     else:
-        params = _finished_params(model_dir=model_dir, model=model, lengths=lengths, partitioner=partitioner,
+        params = finished_params(model_dir=model_dir, model=model, lengths=lengths, partitioner=partitioner,
                                   step=train_steps)
         if params is None:
             started = time.perf_counter()
-            params = _train(task_name=train_task, model_dir=model_dir, model=model, lengths=lengths,
+            params = train_seq2seq_model(task_name=train_task, model_dir=model_dir, model=model, lengths=lengths,
                             partitioner=partitioner, train_steps=train_steps, batch_size=batch_size,
                             learning_rate=learning_rate, warmup_steps=warmup_steps, seed=seed,
                             pretrained_params=pretrained)

@@ -63,7 +63,10 @@ def _start_state(
         rules=partitioner.rules,
     )
     if pretrained_params is not None:
-        params = jax.device_put(pretrained_params, shardings.params)
+        # A copy: training donates its state buffers, and the caller's tree (shared by an experiment's rows)
+        # must survive this run.
+        params = jax.device_put(jax.tree_util.tree_map(
+            lambda x: x.copy() if isinstance(x, jax.Array) else x, pretrained_params), shardings.params)
         opt_state = jax.jit(optimizer.init, out_shardings=shardings.opt_state)(params)
         state = TrainState(step=state.step, params=params, opt_state=opt_state)
         log.message("started from the given pretrained parameters")
