@@ -12,6 +12,7 @@ from personalize.corpus.errors import BadRecordError
 # subcommand -> "module" or "module:ATTRIBUTE" with HELP, add_arguments(parser), run_command(args, gin_files, gin_bindings)
 SUBCOMMANDS = {
     "prepare": "personalize.cli.prepare",
+    "headline-corpus": "personalize.cli.headline_corpus",
     "rank": "personalize.cli.rank",
     "context-quality": "personalize.cli.context_quality",
     "inspect": "personalize.cli.inspect",

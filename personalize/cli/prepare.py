@@ -23,7 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="a loader keyword, e.g. version=2018 (amazon), task=LaMP_4 or outputs=PATH (lamp)")
 
 
-def _loader_options(items: list[str] | None) -> dict[str, str] | None:
+def loader_options_from_flags(items: list[str] | None) -> dict[str, str] | None:
     if not items:
         return None
     options = {}
@@ -47,7 +47,7 @@ def run_command(args: argparse.Namespace, gin_files: list[str], gin_bindings: li
             "name": args.name,
             "skip_bad": args.skip_bad,
             "num_shards": args.num_shards,
-            "loader_options": _loader_options(args.loader_option),
+            "loader_options": loader_options_from_flags(args.loader_option),
         }.items()
         if value is not None
     }

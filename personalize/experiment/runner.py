@@ -24,6 +24,11 @@ DEFAULT_ROWS = ("ImmedCtx", "UserID", "RecentDoc", "RankDocBM25", "RankDocDense"
                 "+SumCtxInd", "+SumCtx", "+SynCtxInd", "+SynCtx", "+AuthorPred")
 
 
+# sumctxind_corpus: the training users' own titled documents as a headline-generation corpus (body -> title).
+TRAINING_HEADLINES = "training-headlines"
+HEADLINES_FILE = "headlines.jsonl"
+
+
 def _log(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
@@ -119,7 +124,7 @@ def train_and_predict_row(
     )
 
 
-def _use_compilation_cache(directory: str) -> None:
+def use_compilation_cache(directory: str) -> None:
     """Rows share model shapes: XLA's persistent cache compiles each train/decode step once for all rows and runs."""
     import jax
 
@@ -168,6 +173,19 @@ def starting_point(
     return {"pretrained": config_hash(key)}, pretrain(output_dir=directory, **settings)
 
 
+def _training_headlines(*, store: ArtifactStore, prepared_dir: str, ranked_key: Mapping[str, Any]) -> str | None:
+    """The headline corpus (body -> title) of the training users' documents, or None when they have no titles."""
+    from personalize.summarization.headline_corpus import write_prepared_headline_corpus
+
+    directory = store.build("headline-corpus", {"prepared": ranked_key["prepared"]}, lambda d: (
+        write_prepared_headline_corpus(prepared_dir=prepared_dir, output_path=os.path.join(d, HEADLINES_FILE))))
+    path = os.path.join(directory, HEADLINES_FILE)
+    if os.path.getsize(path) == 0:
+        _log(f"[SumCtxInd] the training users' documents have no titles ({path} is empty)")
+        return None
+    return path
+
+
 def build_additions(
     *,
     store: ArtifactStore,
@@ -198,6 +216,8 @@ def build_additions(
     wanted = {row.lstrip("+") for row in rows}
     if wanted & {"SynCtxInd", "SynCtx"}:
         wanted.add(base_summary)
+    if "SumCtxInd" in wanted and sumctxind_corpus == TRAINING_HEADLINES:
+        sumctxind_corpus = _training_headlines(store=store, prepared_dir=prepared_dir, ranked_key=ranked_key)
     if "SumCtxInd" in wanted and not (sumctxind_corpus or sumctxind_checkpoint):
         _log("[SumCtxInd] not built: give a summarization corpus (sumctxind_corpus) or a checkpoint "
              "(sumctxind_checkpoint)")
@@ -285,7 +305,7 @@ def run_experiment(
     from personalize.vocabulary.sentencepiece_vocabulary import load_vocabulary, train_vocabulary
 
     store = ArtifactStore(os.path.join(output_dir, "artifacts"), log=_log)
-    _use_compilation_cache(os.path.join(output_dir, "artifacts", "jax-compilation-cache"))
+    use_compilation_cache(os.path.join(output_dir, "artifacts", "jax-compilation-cache"))
     prepared_key = {"prepare": dict(prepare_config or {})}
     prepared_dir = store.build("prepared", prepared_key, lambda d: prepare(output_dir=d))
     with open(os.path.join(prepared_dir, "manifest.json"), encoding="utf-8") as handle:

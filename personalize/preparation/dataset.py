@@ -33,12 +33,17 @@ def shard_name(prefix: str, index: int, num_shards: int) -> str:
 
 
 def write_jsonl_atomically(path: str, records: Iterable[dict[str, Any]]) -> int:
+    """Writes `records` to a temporary file renamed to `path` at the end; when they raise, nothing is left."""
     temporary = f"{path}.tmp-{os.getpid()}"
     count = 0
-    with open(temporary, "w", encoding="utf-8") as handle:
-        for record in records:
-            handle.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
-            count += 1
+    try:
+        with open(temporary, "w", encoding="utf-8") as handle:
+            for record in records:
+                handle.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
+                count += 1
+    except BaseException:
+        os.remove(temporary)
+        raise
     os.replace(temporary, path)
     return count
 
