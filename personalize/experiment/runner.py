@@ -202,12 +202,15 @@ def build_additions(
     sumctxind_checkpoint: str | None,
     start_key: Mapping[str, Any] | None = None,
     pretrained_params: Any = None,
+    embedding_cache_dir: str | None = None,
 ) -> dict[str, str]:
     """Summaries and keywords the requested rows need (stages 3-4), each an artifact: variant -> directory.
 
     The stage models start from `pretrained_params` (what `start_key` names: imported T5 weights or the denoising
     pre-training), as the paper's start from T5; a SumCtxInd checkpoint without a corpus is used as it is.
+    SumCtx's weak labels use the ranking's dense encoder (`ranked_key["encoder"]`) through its embedding cache.
     """
+    from personalize.pipeline.rank_contexts import load_text_encoder
     from personalize.stage_models.train_apply import train_and_apply
     from personalize.summarization.context_independent import write_corpus_examples, write_sumctxind_inputs
     from personalize.summarization.run import write_sumctx_training_examples
@@ -239,7 +242,9 @@ def build_additions(
             prepared_dir=prepared_dir, ranked_dir=ranked_dir, output_dir=d))
     if "SumCtx" in wanted:
         examples = store.build("sumctx-examples", ranked_key | {"strategy": base_ranking}, lambda d: (
-            write_sumctx_training_examples(ranked_dir=ranked_dir, output_dir=d, strategy=base_ranking)))
+            write_sumctx_training_examples(ranked_dir=ranked_dir, output_dir=d, strategy=base_ranking,
+                                           encoder=load_text_encoder(encoder=ranked_key.get("encoder", "minilm"),
+                                                                     cache_dir=embedding_cache_dir))))
         additions["SumCtx"] = store.build("sumctx", stage, lambda d: train_and_apply(
             examples_dir=examples, output_dir=d, variant="SumCtx", **model_settings), resumable=True)
     if "SynCtx" in wanted:
@@ -312,9 +317,10 @@ def run_experiment(
         dataset_name = json.load(handle)["settings"]["name"]
 
     ranked_key = {"prepared": config_hash(prepared_key), "strategies": list(strategies), "encoder": encoder}
+    embedding_cache_dir = os.path.join(output_dir, "artifacts", "embedding-cache")
     ranked_dir = store.build("ranked", ranked_key, lambda d: rank_dataset(
         prepared_dir=prepared_dir, output_dir=d, strategies=tuple(strategies), encoder=encoder, in_process=True,
-        cache_dir=os.path.join(output_dir, "artifacts", "embedding-cache")))
+        cache_dir=embedding_cache_dir))
 
     if vocabulary_path is None:
         vocabulary_key = {"prepared": config_hash(prepared_key), "size": vocabulary_size}
@@ -331,7 +337,8 @@ def run_experiment(
         store=store, rows=rows, prepared_dir=prepared_dir, ranked_dir=ranked_dir, ranked_key=ranked_key,
         base_ranking=base_ranking, base_summary=base_summary, vocabulary_path=vocabulary_path,
         model_config=model_config, training=stage_training, sumctxind_corpus=sumctxind_corpus,
-        sumctxind_checkpoint=sumctxind_checkpoint, start_key=start_key, pretrained_params=start_params)
+        sumctxind_checkpoint=sumctxind_checkpoint, start_key=start_key, pretrained_params=start_params,
+        embedding_cache_dir=embedding_cache_dir)
 
     slug = "".join(c if c.isalnum() else "_" for c in dataset_name.lower())
     # The paper adds author distinction on top of the best single task: +SynCtx when it runs.
