@@ -7,6 +7,10 @@ starts (XLA sizes its CPU thread pool from the schedulable cores) and torch.set_
 number. Each side first encodes all texts once (JAX compiles its buckets, PyTorch warms up), then the rounds
 alternate between the two and the best round of each is reported, as texts per wall-clock second and per CPU
 second, and as the ratios ours / reference.
+
+`--batch-size` is texts per batch for sentence-transformers, which pads each batch to its longest text, and rows
+per batch for ours, which packs short texts into shared rows (each attending only to itself) and pads rows to a
+few bucket lengths: the same bound on the memory of a batch, and the same vectors (the min-cosine line).
 """
 
 from __future__ import annotations

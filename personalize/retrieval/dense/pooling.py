@@ -22,8 +22,18 @@ def mean_pool(*, hidden: jax.Array, mask: jax.Array) -> jax.Array:
     return total / count
 
 
+def mean_pool_texts(*, hidden: jax.Array, text_ids: jax.Array, texts_per_row: int) -> jax.Array:
+    """[rows, length, embed], [rows, length] (texts numbered 1, 2, ... within each row, 0 on padding)
+    -> [rows, texts_per_row, embed]: the mean over each packed text's tokens; an empty slot pools to zeros."""
+    # [rows, texts_per_row, length]: 1 where the token belongs to the slot's text.
+    member = (text_ids[:, None, :] == jnp.arange(1, texts_per_row + 1)[None, :, None]).astype(jnp.float32)
+    total = jnp.einsum("rle,rsl->rse", hidden.astype(jnp.float32), member)
+    count = jnp.maximum(jnp.sum(member, axis=2)[..., None], 1e-9)
+    return total / count
+
+
 def project(*, pooled: jax.Array, dense_layers: Sequence[DenseLayer]) -> jax.Array:
-    """Applies the Dense modules in order; [batch, in_features] -> [batch, out_features]."""
+    """Applies the Dense modules in order; [..., in_features] -> [..., out_features]."""
     for layer in dense_layers:
         pooled = pooled @ jnp.asarray(layer.kernel)
         if layer.bias is not None:

@@ -9,13 +9,17 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
-from typing import Any, Callable, Protocol, Sequence
+from typing import Any, Callable, Mapping, Protocol, Sequence
 
 import jax
 import numpy as np
 
 # (params, token_ids [batch, length] int32, mask [batch, length] bool) -> [batch, dim] float32, L2-normalised.
 EmbedFn = Callable[[Any, jax.Array, jax.Array], jax.Array]
+# (params, token_ids [rows, length] int32, text_ids [rows, length] int32, texts_per_row: int, static)
+#   -> [rows, texts_per_row, dim] float32, L2-normalised: several texts packed per row, text_ids numbering them
+#   1, 2, ... within each row (0 on padding); slots with no text come out as zeros.
+PackedEmbedFn = Callable[[Any, jax.Array, jax.Array, int], jax.Array]
 
 _FINGERPRINT_EDGE_BYTES = 4 << 20
 
@@ -28,13 +32,19 @@ class Tokenizer(Protocol):
 
 @dataclasses.dataclass(frozen=True)
 class SentenceModel:
-    """Everything needed to turn texts into unit vectors; `name` identifies the encoder in embedding caches."""
+    """Everything needed to turn texts into unit vectors; `name` identifies the encoder in embedding caches.
+
+    `packed_embed_fn`, where the encoder can keep packed texts apart (attention and positions per text), lets
+    `encode.DenseEncoder` pack short texts into shared rows instead of padding them; `cpu_compiler_options` are
+    XLA options measured to speed this encoder up on CPU, passed to its jit on CPU devices only."""
 
     name: str
     tokenizer: Tokenizer
     embed_fn: EmbedFn
     params: Any
     dim: int
+    packed_embed_fn: PackedEmbedFn | None = None
+    cpu_compiler_options: Mapping[str, Any] | None = None
 
 
 def fingerprint(*, path: str, files: Sequence[str], settings: str, arrays: Sequence[np.ndarray] = ()) -> str:

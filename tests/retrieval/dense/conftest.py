@@ -33,12 +33,19 @@ def _embed(params, token_ids, mask, *, config):
     return pooling.l2_normalize(pooling.mean_pool(hidden=hidden, mask=mask))
 
 
-def make_tiny_model(max_seq_length: int = 16) -> SentenceModel:
+def _embed_packed(params, token_ids, text_ids, texts_per_row, *, config):
+    hidden = BertEncoder(config).apply({"params": params}, token_ids, text_ids > 0, text_ids)
+    return pooling.l2_normalize(pooling.mean_pool_texts(hidden=hidden, text_ids=text_ids,
+                                                        texts_per_row=texts_per_row))
+
+
+def make_tiny_model(max_seq_length: int = 16, packed: bool = False) -> SentenceModel:
     # Jitted: eager initialisation dispatches op by op and is many times slower on a busy CPU.
     init = jax.jit(BertEncoder(TINY_BERT).init)
     params = nn.unbox(init(jax.random.PRNGKey(0), jnp.ones((1, 4), jnp.int32), jnp.ones((1, 4), bool))["params"])
     return SentenceModel(name="tiny-bert", tokenizer=CharTokenizer(max_seq_length),
-                         embed_fn=functools.partial(_embed, config=TINY_BERT), params=params, dim=16)
+                         embed_fn=functools.partial(_embed, config=TINY_BERT), params=params, dim=16,
+                         packed_embed_fn=functools.partial(_embed_packed, config=TINY_BERT) if packed else None)
 
 
 @pytest.fixture(scope="session")
@@ -49,3 +56,9 @@ def tiny_bert_config() -> BertConfig:
 @pytest.fixture(scope="session")
 def tiny_model() -> SentenceModel:
     return make_tiny_model()
+
+
+@pytest.fixture(scope="session")
+def tiny_packed_model() -> SentenceModel:
+    """The same weights, with the packed embedding function: DenseEncoder packs several texts per row."""
+    return make_tiny_model(packed=True)

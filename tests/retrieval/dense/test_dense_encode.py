@@ -1,7 +1,8 @@
-"""The encoding service: bucketing, batching order, padding rows, sharding over several devices."""
+"""The encoding service: bucketing, packing, batching order, padding rows, compile options, sharding."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import os
 import subprocess
@@ -11,7 +12,8 @@ import textwrap
 import numpy as np
 import pytest
 
-from personalize.retrieval.dense.encode import DenseEncoder, batch_rows, bucket_batches, default_bucket_lengths
+from personalize.retrieval.dense.encode import (DenseEncoder, batch_rows, bucket_batches, default_bucket_lengths,
+                                                pack_batches, texts_per_row)
 
 # The tiny model keeps 16 ids: [CLS], up to 14 characters, [SEP].
 TEXTS = ["a", "longer than fourteen characters", "", "mid text", "bb", "x" * 100, "mid text", "ccc"]
@@ -29,6 +31,37 @@ def test_bucket_batches_takes_longest_first_and_pads_to_the_longest_members_buck
         ([5, 1], 64), ([3, 6], 32), ([2, 0], 8), ([4], 8)]
     with pytest.raises(ValueError, match="largest bucket"):
         bucket_batches(lengths=[65], batch_size=2, bucket_lengths=(64,))
+
+
+def test_pack_batches_fills_each_longest_text_row_with_the_shortest_texts():
+    batches = pack_batches(lengths=[3, 20, 5, 17, 3, 40, 9], batch_size=2, bucket_lengths=(8, 16, 32, 64))
+    assert [(b.rows, b.length) for b in batches] == [(2, 64)]
+    (batch,) = batches
+    # Row 0: the 40-token text, then 3, 3, 5 and 9 tokens (60 of 64); row 1: 20 and 17.
+    assert batch.members.tolist() == [5, 4, 0, 2, 6, 1, 3]
+    assert batch.row.tolist() == [0, 0, 0, 0, 0, 1, 1]
+    assert batch.offset.tolist() == [0, 40, 43, 46, 51, 0, 20]
+    assert batch.slot.tolist() == [0, 1, 2, 3, 4, 0, 1]
+    with pytest.raises(ValueError, match="largest bucket"):
+        pack_batches(lengths=[65], batch_size=2, bucket_lengths=(64,))
+
+
+def test_pack_batches_places_every_text_once_within_its_row():
+    rng = np.random.default_rng(0)
+    lengths = rng.integers(2, 65, size=300)
+    batches = pack_batches(lengths=lengths, batch_size=8, bucket_lengths=(16, 32, 64))
+    members = np.concatenate([b.members for b in batches])
+    assert sorted(members.tolist()) == list(range(lengths.size))
+    for b in batches:
+        assert b.rows <= 8 and b.row.max() == b.rows - 1
+        ends = b.offset + lengths[b.members]
+        assert ends.max() <= b.length
+        for row in range(b.rows):
+            in_row = b.row == row
+            assert in_row.sum() <= texts_per_row(b.length)
+            assert sorted(b.slot[in_row].tolist()) == list(range(in_row.sum()))
+            spans = sorted(zip(b.offset[in_row], ends[in_row]))
+            assert all(end <= start for (_, end), (start, _) in zip(spans, spans[1:]))
 
 
 def test_batch_rows_shrinks_only_the_short_last_batch():
@@ -55,6 +88,21 @@ def test_bucketing_equals_padding_everything_to_max_length(tiny_model):
     np.testing.assert_allclose(bucketed, unbucketed, atol=1e-6)
     with pytest.raises(ValueError, match="shorter than max_seq_length"):
         DenseEncoder(model=tiny_model, bucket_lengths=(4, 8))
+
+
+@pytest.mark.parametrize("batch_size", [1, 2, 8])
+def test_packed_rows_encode_each_text_as_if_alone(tiny_model, tiny_packed_model, batch_size):
+    texts = TEXTS + ["q", "rr", "a b c", "z" * 9, "", "0123456789abc"]
+    packed = DenseEncoder(model=tiny_packed_model, batch_size=batch_size)
+    assert packed.pack and not DenseEncoder(model=tiny_packed_model, pack=False).pack
+    expected = DenseEncoder(model=tiny_model, batch_size=batch_size).encode(texts)
+    np.testing.assert_allclose(packed.encode(texts), expected, atol=1e-5)
+
+
+def test_cpu_compiler_options_reach_the_encoders_compile(tiny_model):
+    model = dataclasses.replace(tiny_model, cpu_compiler_options={"xla_cpu_no_such_option": True})
+    with pytest.raises(Exception, match="xla_cpu_no_such_option"):
+        DenseEncoder(model=model).encode(TEXTS)
 
 
 def test_long_texts_are_truncated_not_rejected(tiny_model):

@@ -53,12 +53,15 @@ def test_tokenizer_truncates_to_max_seq_length_with_special_tokens(ours):
     assert ids[2] == [101, 102]
 
 
-def test_embeddings_match_sentence_transformers(ours, minilm_path):
+@pytest.mark.parametrize("pack", [True, False])
+def test_embeddings_match_sentence_transformers(ours, minilm_path, pack):
     sentence_transformers = pytest.importorskip("sentence_transformers")
     reference = sentence_transformers.SentenceTransformer(minilm_path, device="cpu")
     assert reference.max_seq_length == ours.tokenizer.max_seq_length == 256
     expected = reference.encode(TEXTS, convert_to_numpy=True, normalize_embeddings=False)
-    got = DenseEncoder(model=ours, batch_size=4).encode(TEXTS)
+    encoder = DenseEncoder(model=ours, batch_size=4, pack=pack)
+    assert encoder.pack == pack
+    got = encoder.encode(TEXTS)
     assert got.shape == (len(TEXTS), 384) and got.dtype == np.float32
     cosines = np.sum(got * expected, axis=1) / np.linalg.norm(expected, axis=1)
     assert np.all(cosines > 0.9999), cosines
