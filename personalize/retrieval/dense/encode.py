@@ -46,6 +46,16 @@ def default_bucket_lengths(*, max_seq_length: int, smallest: int = 16) -> tuple[
     return tuple(lengths)
 
 
+def _longest_first(*, lengths: Sequence[int], bucket_lengths: Sequence[int]
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(sorted buckets, lengths, text indices longest first, ties by index); fails on a text no bucket holds."""
+    buckets = np.asarray(sorted(bucket_lengths))
+    lengths = np.asarray(lengths, dtype=np.int64)
+    if lengths.size and lengths.max() > buckets[-1]:
+        raise ValueError(f"a text has {lengths.max()} tokens, more than the largest bucket {buckets[-1]}")
+    return buckets, lengths, np.lexsort((np.arange(lengths.size), -lengths))
+
+
 def bucket_batches(*, lengths: Sequence[int], batch_size: int, bucket_lengths: Sequence[int]
                    ) -> list[tuple[np.ndarray, int]]:
     """Text indices, longest first, in batches of batch_size, each with its padded length: the smallest bucket
@@ -53,11 +63,7 @@ def bucket_batches(*, lengths: Sequence[int], batch_size: int, bucket_lengths: S
 
     Consecutive texts of similar length share a batch, so padding stays small, and only the last batch is short.
     """
-    buckets = np.asarray(sorted(bucket_lengths))
-    lengths = np.asarray(lengths, dtype=np.int64)
-    if lengths.size and lengths.max() > buckets[-1]:
-        raise ValueError(f"a text has {lengths.max()} tokens, more than the largest bucket {buckets[-1]}")
-    order = np.lexsort((np.arange(lengths.size), -lengths))
+    buckets, lengths, order = _longest_first(lengths=lengths, bucket_lengths=bucket_lengths)
     batches = []
     for start in range(0, order.size, batch_size):
         members = order[start:start + batch_size]
@@ -93,11 +99,7 @@ def pack_batches(*, lengths: Sequence[int], batch_size: int, bucket_lengths: Seq
     Linear in the number of texts; the gaps left by long texts are filled by the shortest ones, which is where
     padding would otherwise go.
     """
-    buckets = np.asarray(sorted(bucket_lengths))
-    lengths = np.asarray(lengths, dtype=np.int64)
-    if lengths.size and lengths.max() > buckets[-1]:
-        raise ValueError(f"a text has {lengths.max()} tokens, more than the largest bucket {buckets[-1]}")
-    order = np.lexsort((np.arange(lengths.size), -lengths))
+    buckets, lengths, order = _longest_first(lengths=lengths, bucket_lengths=bucket_lengths)
     batches = []
     first, last = 0, lengths.size - 1
     while first <= last:
