@@ -169,8 +169,11 @@ def starting_point(
     key = {"examples": config_hash(examples_key), "vocabulary": vocabulary_path,
            "model": dataclasses.asdict(model_config), "pretraining": dataclasses.asdict(pretraining)}
     settings = dict(examples_dir=examples, vocabulary_path=vocabulary_path, model=model, settings=pretraining)
-    directory = store.build("pretrained", key, lambda d: pretrain(output_dir=d, **settings), resumable=True)
-    return {"pretrained": config_hash(key)}, pretrain(output_dir=directory, **settings)
+    trained: dict[str, Any] = {}  # the params of a fresh build, so they are not restored again
+    directory = store.build("pretrained", key, lambda d: trained.update(params=pretrain(output_dir=d, **settings)),
+                            resumable=True)
+    params = trained["params"] if trained else pretrain(output_dir=directory, **settings)
+    return {"pretrained": config_hash(key)}, params
 
 
 def _training_headlines(*, store: ArtifactStore, prepared_dir: str, ranked_key: Mapping[str, Any]) -> str | None:

@@ -14,6 +14,7 @@ import json
 import os
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
+from personalize.corpus.readers import iter_stage_records
 from personalize.pipeline.ranked import RankedDataset
 from personalize.preparation.dataset import write_json_atomically, write_jsonl_atomically
 from personalize.summarization.halves import role
@@ -61,13 +62,7 @@ def read_examples(*, examples_dir: str, name: str) -> Iterator[dict[str, str]]:
         raise ValueError(f"{manifest_path}: format {manifest.get('format')!r}, expected {FORMAT!r}")
     if name not in manifest["files"]:
         raise KeyError(f"{examples_dir}: no {name!r} examples; has {sorted(manifest['files'])}")
-    path = os.path.join(examples_dir, f"{name}.jsonl")
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            try:
-                yield json.loads(line)
-            except json.JSONDecodeError as error:
-                raise ValueError(f"{path}:{number}: corrupt seq2seq record ({error.msg})") from None
+    yield from iter_stage_records(os.path.join(examples_dir, f"{name}.jsonl"), kind="seq2seq")
 
 
 def write_weak_label_examples(
