@@ -6,7 +6,11 @@ import pathlib
 os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=8")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import jax  # noqa: E402
 import pytest  # noqa: E402
+
+# Start the CPU backend now, so no command line run in-process (`--cpu_devices`) changes the device count.
+jax.devices()
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"

@@ -5,6 +5,10 @@ import hashlib
 import json
 import os
 import re
+import socket
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pytest
@@ -141,6 +145,43 @@ def test_rerun_after_a_killed_run_gives_identical_output(prepared_dir, in_proces
         RankedDataset(str(output))
     _run("beam", prepared_dir=prepared_dir, output_dir=str(output))
     assert _files(str(output)) == _files(reference)
+
+
+@pytest.fixture
+def beam_job_server():
+    """Beam's own job server (Python): the portable runner protocol that Flink's and Spark's job servers speak."""
+    with socket.socket() as probe:
+        probe.bind(("localhost", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "apache_beam.runners.portability.local_job_service_main",
+                               "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while True:
+        with socket.socket() as client:
+            if client.connect_ex(("localhost", port)) == 0:
+                break
+        if server.poll() is not None or time.monotonic() > deadline:
+            server.kill()
+            pytest.fail(f"Beam's local job server did not start on port {port}")
+        time.sleep(0.2)
+    yield f"localhost:{port}"
+    server.terminate()
+    server.wait(timeout=30)
+
+
+def test_the_portable_runner_path_of_flink_and_spark_gives_the_same_output(prepared_dir, in_process_dir, tmp_path,
+                                                                           beam_job_server):
+    # FlinkRunner and SparkRunner submit Python pipelines to a job server over this same protocol, with the same
+    # SDK harness running our DoFns; only the job server executing the stages differs.
+    reference, reference_counts = in_process_dir
+    output = str(tmp_path / "portable")
+    settings = RankingSettings(strategies=ALL)
+    counts = beam_ranking.run_beam(prepared_dir=prepared_dir, output_dir=output, settings=settings,
+                                   encoder_factory=HashingEncoder, num_shards=2, manifest_settings=settings.to_json(),
+                                   pipeline_args=["--runner=PortableRunner", f"--job_endpoint={beam_job_server}",
+                                                  "--environment_type=LOOPBACK"])
+    assert _files(output) == _files(reference)
+    assert counts == reference_counts
 
 
 def test_in_process_refuses_to_reshard(prepared_dir, tmp_path):
