@@ -1,8 +1,10 @@
-"""Streaming line and JSON readers shared by every loader (plain or gzip-compressed files)."""
+"""Streaming line and JSON readers shared by every loader: plain, gzip or Zstandard files (`.zst`, the format of
+the Pushshift Reddit archives; read when the `zstandard` package is installed)."""
 
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import os
 import re
@@ -11,13 +13,27 @@ from typing import Any, Iterator
 from personalize.corpus.errors import BadRecordError, RecordReport
 
 
+_GZIP_MAGIC = b"\x1f\x8b"
+_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+# Pushshift archives are compressed with a long window; the decoder must be allowed to use it.
+_ZSTD_MAX_WINDOW = 2**31
+
+
 def open_binary(path: str | os.PathLike):
-    """Opens `path`, transparently decompressing `.gz` files (also detected by magic bytes)."""
+    """Opens `path`, transparently decompressing gzip and Zstandard files (detected by their magic bytes)."""
     path = os.fspath(path)
     with open(path, "rb") as probe:
-        magic = probe.read(2)
-    if magic == b"\x1f\x8b":
+        magic = probe.read(4)
+    if magic[:2] == _GZIP_MAGIC:
         return gzip.open(path, "rb")
+    if magic == _ZSTD_MAGIC:
+        try:
+            import zstandard
+        except ImportError:
+            raise RuntimeError(f"{path} is Zstandard-compressed: install the `zstandard` package to read it") from None
+        decompressor = zstandard.ZstdDecompressor(max_window_size=_ZSTD_MAX_WINDOW)
+        # Closing the buffered reader closes the decompressing stream, which closes the file.
+        return io.BufferedReader(decompressor.stream_reader(open(path, "rb"), closefd=True))
     return open(path, "rb")
 
 

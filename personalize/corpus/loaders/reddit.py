@@ -8,14 +8,12 @@ Well-formed records that carry no text of a user are dropped and counted by reas
 input: `[deleted]` / `[removed]` authors or texts, and submissions without self text (link posts, by
 far the most common kind). An empty comment body, though, is malformed and a bad record.
 Files may be plain, gzip or, when the `zstandard` package is installed, Zstandard (`.zst`, the format
-of the Pushshift archives).
+of the Pushshift archives): `readers.open_binary` reads all three for every loader.
 """
 
 from __future__ import annotations
 
 import html
-import io
-import json
 import os
 from typing import Any, Iterator, Sequence
 
@@ -25,9 +23,6 @@ from personalize.corpus.fields import FieldError, get_path, optional_text, requi
 from personalize.corpus.readers import iter_json_lines
 
 _GONE = ("[deleted]", "[removed]")
-_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
-# Pushshift archives are compressed with a long window; the decoder must be allowed to use it.
-_ZSTD_MAX_WINDOW = 2**31
 
 
 def _created_utc(value: Any) -> float:
@@ -46,41 +41,6 @@ def _created_utc(value: Any) -> float:
     raise FieldError("created_utc", f"expected epoch seconds, got {type(value).__name__}")
 
 
-def _iter_zstd_json_lines(path: str, report: RecordReport) -> Iterator[tuple[int, dict[str, Any]]]:
-    try:
-        import zstandard
-    except ImportError:
-        raise RuntimeError(f"{path} is Zstandard-compressed: install the `zstandard` package to read it") from None
-    decompressor = zstandard.ZstdDecompressor(max_window_size=_ZSTD_MAX_WINDOW)
-    with open(path, "rb") as raw, io.BufferedReader(decompressor.stream_reader(raw)) as lines:
-        for number, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            report.read += 1
-            try:
-                text = line.decode("utf-8")
-            except UnicodeDecodeError as error:
-                report.bad(BadRecordError(path=path, line=number, reason="invalid UTF-8", detail=f"at byte {error.start}"))
-                continue
-            try:
-                record = json.loads(text)
-            except json.JSONDecodeError as error:
-                report.bad(BadRecordError(path=path, line=number, reason="malformed JSON", detail=f"{error.msg} at column {error.colno}"))
-                continue
-            if not isinstance(record, dict):
-                report.bad(BadRecordError(path=path, line=number, reason="expected a JSON object", detail=f"got {type(record).__name__}"))
-                continue
-            yield number, record
-
-
-def _records(path: str, report: RecordReport) -> Iterator[tuple[int, dict[str, Any]]]:
-    with open(path, "rb") as probe:
-        magic = probe.read(4)
-    if magic == _ZSTD_MAGIC:
-        return _iter_zstd_json_lines(path, report)
-    return iter_json_lines(path, report)
-
-
 def load_reddit(
     paths: str | os.PathLike | Sequence[str | os.PathLike],
     *,
@@ -91,7 +51,7 @@ def load_reddit(
         paths = [paths]
     for path in paths:
         path = os.fspath(path)
-        for line, record in _records(path, report):
+        for line, record in iter_json_lines(path, report):
             try:
                 author = require_text(record, "author")
                 post_id = require_text(record, "id")
