@@ -26,7 +26,10 @@ _TRAILING = frozenset(
 )
 
 _CLOSERS = "\"'”’»)]}"
-_BOUNDARY = re.compile(rf"(?:\.\.\.|…|[.!?])+[{re.escape(_CLOSERS)}]*(?=\s)|\n[ \t\r\f\v]*\n")
+# A run of marks is matched only from its first mark, as one character class: "(?:\.\.\.|[.!?])+" would try every
+# way of cutting a run of periods into ellipses when no whitespace follows it ("trip.......more", common in blog
+# posts), exponential in the run's length.
+_BOUNDARY = re.compile(rf"(?<![.!?…])[.!?…]+[{re.escape(_CLOSERS)}]*(?=\s)|\n[ \t\r\f\v]*\n")
 _WORD_BEFORE = re.compile(r"([\w.]+)$")
 _NEXT_WORD = re.compile(r"\s*[\"'“‘«(\[{]*(\S)")
 

@@ -29,6 +29,18 @@ def test_sentences_blank_lines_and_no_terminal_mark():
     assert sentence_spans("  Hi there. Bye ") == [(2, 11), (12, 15)]
 
 
+def test_sentences_long_runs_of_marks_as_bloggers_write_them():
+    # Real blog posts: runs of dozens of periods glued to the next word. Such a run with no whitespace after it
+    # is no boundary; splitting it used to backtrack exponentially and never returned.
+    run = "." * 60
+    assert split_sentences(f"relaxing on this trip{run}more to come . Bye!!!?! ok") == [
+        f"relaxing on this trip{run}more to come .",
+        "Bye!!!?!",
+        "ok",
+    ]
+    assert split_sentences(f"Peace{run} Oh Yeah{run}!x") == [f"Peace{run}", f"Oh Yeah{run}!x"]
+
+
 def test_group_sentences_closes_a_snippet_at_exactly_min_chars():
     first = "a" * 124 + "."  # 125 characters
     second = "b" * 124 + "."  # 125 characters: joined with one space, 251
