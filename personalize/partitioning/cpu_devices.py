@@ -35,7 +35,8 @@ def resolve_cpu_devices(value: str | int) -> int:
 
 
 def split_cpu_into_devices(*, count: int, stream: TextIO | None = None) -> int:
-    """Asks JAX for `count` CPU devices and returns how many the process has.
+    """Asks JAX for `count` CPU devices and returns how many the process has; worker processes it starts (Beam's
+    multi_processing DirectRunner) inherit the count through $JAX_NUM_CPU_DEVICES.
 
     When a backend has already started (a library or test ran JAX work first) the count can no longer change:
     the process keeps what it has and a line on `stream` (stderr) says so, rather than failing the run.
@@ -50,4 +51,5 @@ def split_cpu_into_devices(*, count: int, stream: TextIO | None = None) -> int:
             print(f"cpu_devices: JAX already started with {have} CPU device(s); keeping them instead of {count}",
                   file=stream or sys.stderr)
         return have
+    os.environ["JAX_NUM_CPU_DEVICES"] = str(count)
     return count

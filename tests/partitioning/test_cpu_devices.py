@@ -26,13 +26,14 @@ def test_anything_else_is_refused_by_name(value):
         resolve_cpu_devices(value)
 
 
-def test_a_fresh_process_gets_the_requested_devices():
-    code = ("from personalize.partitioning.cpu_devices import split_cpu_into_devices; import jax; "
-            "print(split_cpu_into_devices(count=3), len(jax.devices()))")
+def test_a_fresh_process_and_the_workers_it_starts_get_the_requested_devices():
+    code = ("from personalize.partitioning.cpu_devices import split_cpu_into_devices; import jax, subprocess, sys; "
+            "print(split_cpu_into_devices(count=3), len(jax.devices())); sys.stdout.flush(); "
+            "subprocess.run([sys.executable, '-c', 'import jax; print(len(jax.devices()))'], check=True)")
     env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True,
                          cwd=os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
-    assert out.stdout.split() == ["3", "3"]
+    assert out.stdout.split() == ["3", "3", "3"]
 
 
 def test_once_jax_has_started_the_count_stays_and_a_line_says_so():
