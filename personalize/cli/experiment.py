@@ -23,11 +23,11 @@ def run_command(args: argparse.Namespace, gin_files: list[str], gin_bindings: li
     import gin
 
     from personalize import gin_config
+    from personalize.experiment import runner
     from personalize.partitioning.cpu_devices import resolve_cpu_devices, split_cpu_into_devices
+    from personalize.preparation import prepare, run
 
     split_cpu_into_devices(count=resolve_cpu_devices(args.cpu_devices))
-    from personalize.experiment import runner
-    from personalize.preparation import prepare, run
 
     files = [f"datasets/{args.dataset}.gin", "experiments/experiment.gin", f"experiments/model_{args.model_size}.gin"]
     gin_config.parse_gin(files + gin_files, gin_bindings)

@@ -10,6 +10,7 @@ Shards are written to a temporary name and renamed, so a reader never sees a hal
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import hashlib
 import json
@@ -42,7 +43,8 @@ def write_jsonl_atomically(path: str, records: Iterable[dict[str, Any]]) -> int:
                 handle.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
                 count += 1
     except BaseException:
-        os.remove(temporary)
+        with contextlib.suppress(FileNotFoundError):  # open() itself may have failed
+            os.remove(temporary)
         raise
     os.replace(temporary, path)
     return count
