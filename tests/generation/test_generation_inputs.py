@@ -3,7 +3,7 @@
 import pytest
 
 from personalize.generation.examples import render_example
-from personalize.generation.inputs import generation_input
+from personalize.generation.inputs import GenerationInput, generation_input, parse_generation_input
 from personalize.generation.rows import GENERATION_ROWS, experiment_rows, row_slug
 
 EXAMPLE = {
@@ -26,6 +26,7 @@ EXPECTED = {
     "+SynCtxInd": f"{I} passage start: Hello\nThe start summary: S important words: w1, w2 past passages: <RankDocBySnpt>",
     "+SynCtx": f"{I} passage start: Hello\nThe start summary: S important words: w1, w2 past passages: <RankDocBySnpt>",
 }
+EXPECTED_RANKING = {name: name if name.startswith("Rank") or name == "RecentDoc" else "RankDocBySnpt" for name in EXPECTED}
 
 
 def test_every_row_renders_the_papers_format():
@@ -60,3 +61,36 @@ def test_missing_context_names_the_example():
 
 def test_row_slugs():
     assert [row_slug(name) for name in ("+SumCtx", "RankDocBySnpt", "+AuthorPred")] == ["sumctx", "rankdocbysnpt", "authorpred"]
+
+
+@pytest.mark.parametrize("fields", [
+    {"immediate_context": "Hello\nThe start"},
+    {"immediate_context": "Hi", "user_id": "alice smith"},
+    {"immediate_context": "Hi", "past_passages": "one. two summary: not a field\nthree"},
+    {"immediate_context": "Hi", "summary": "S", "keywords": ("w1", "w 2"), "past_passages": "P"},
+    {"immediate_context": "", "summary": "", "keywords": (), "past_passages": ""},
+    {"immediate_context": "trailing space ", "keywords": ("only",)},
+])
+def test_parse_round_trips_the_rendering(fields):
+    parsed = parse_generation_input(generation_input(**fields))
+    assert parsed == GenerationInput(**fields)
+
+
+def test_parse_reads_every_rows_rendering():
+    for name, text in EXPECTED.items():
+        parsed = parse_generation_input(text)
+        assert parsed.immediate_context == "Hello\nThe start", name
+        assert parsed.past_passages == (None if name in ("ImmedCtx", "UserID") else f"<{EXPECTED_RANKING[name]}>"), name
+        assert parsed.user_id == ("alice" if name == "UserID" else None), name
+
+
+def test_parse_cuts_a_field_at_a_later_prefix_it_contains():
+    parsed = parse_generation_input(generation_input(immediate_context="a past passages: b", past_passages="P"))
+    assert (parsed.immediate_context, parsed.past_passages) == ("a", "b past passages: P")
+
+
+def test_parse_rejects_text_that_is_not_a_generation_input():
+    with pytest.raises(ValueError, match="does not start with"):
+        parse_generation_input("passage start: x")
+    with pytest.raises(ValueError, match="without 'passage start: '"):
+        parse_generation_input(f"{I} summary: x")
