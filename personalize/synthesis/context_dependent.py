@@ -21,6 +21,7 @@ def write_synctx_examples(
     matcher: WordMatcher,
     strategy: str = "RankDocBySnpt",
     min_idf: float = 1.5,
+    idf_base: str = "e",
     max_keywords: int = 20,
     seed: int = 0,
     by: str = "user",
@@ -30,7 +31,8 @@ def write_synctx_examples(
     def label(record) -> str:
         return keywords_to_text(synthesis_weak_label(
             ranked_text=ranked_text(record=record, strategy=strategy), target=record["target"],
-            frequencies=frequencies, matcher=matcher, min_idf=min_idf, max_keywords=max_keywords))
+            frequencies=frequencies, matcher=matcher, min_idf=min_idf, idf_base=idf_base,
+            max_keywords=max_keywords))
 
     return write_weak_label_examples(ranked=RankedDataset(ranked_dir), strategy=strategy, variant="SynCtx",
                                      instruction=SYNTHESIZER_INSTRUCTION, label=label, output_dir=output_dir,

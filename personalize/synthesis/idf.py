@@ -1,8 +1,13 @@
 """Inverse document frequencies over a stated collection: every document of the corpus's training users.
 
-idf(w) = ln(N / df(w)), N the number of documents, df(w) the number containing w (title and body). Only training
+idf(w) = log_b(N / df(w)), N the number of documents, df(w) the number containing w (title and body). Only training
 users count, so nothing about validation or test users leaks into the keywords. A word no training document
-contains is counted as if one did (idf = ln N): unseen words are rare words.
+contains is counted as if one did (idf = log_b N): unseen words are rare words.
+
+The paper filters words with IDF < 1.5 without naming the base b, and the base decides what the floor means: a
+word is dropped when it is in more than b**-1.5 of the documents, about 22% with b = e, about 3% with b = 10. The
+base is a setting (`idf_base`, 'e' by default: the natural log of Lucene's and scikit-learn's IDF); its effect on
+a real corpus is measured in docs/synthesis_idf_base.md.
 """
 
 from __future__ import annotations
@@ -19,6 +24,14 @@ from personalize.retrieval.document_text import document_text
 from personalize.synthesis.words import words
 
 FORMAT = "personalize.idf/1"
+IDF_BASES = {"e": math.e, "10": 10.0, "2": 2.0}
+
+
+def check_idf_base(base: str) -> float:
+    """The logarithm base named by a setting ('e', '10' or '2'); a clear error for any other name."""
+    if base not in IDF_BASES:
+        raise ValueError(f"idf_base must be one of {sorted(IDF_BASES)}, got {base!r}")
+    return IDF_BASES[base]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -28,10 +41,11 @@ class DocumentFrequencies:
     num_documents: int
     document_frequency: Mapping[str, int]
 
-    def idf(self, word: str) -> float:
+    def idf(self, word: str, *, base: str) -> float:
+        """log_base(N / df(word)); `base` names the logarithm ('e', '10' or '2', see the module docstring)."""
         if self.num_documents < 1:
             raise ValueError("document frequencies over an empty collection give no IDF")
-        return math.log(self.num_documents / max(self.document_frequency.get(word, 0), 1))
+        return math.log(self.num_documents / max(self.document_frequency.get(word, 0), 1), check_idf_base(base))
 
 
 def count_document_frequencies(*, texts: Iterable[str]) -> DocumentFrequencies:

@@ -1,7 +1,7 @@
 """SynCtxInd: the context-independent keywords of a user, the frequent unigrams of their past documents.
 
 The paper: drop stopwords, words of frequency 1 and words with IDF < 1.5; sort by frequency, then IDF; keep at
-most 20. Frequency is the number of occurrences over all past documents (title and body); ties after IDF are
+most 20. The IDF's logarithm base is `idf_base` (idf.py says why it matters). Frequency is the number of occurrences over all past documents (title and body); ties after IDF are
 broken by the word itself so the list is deterministic.
 """
 
@@ -25,10 +25,11 @@ def independent_keywords(
     max_keywords: int = 20,
     min_idf: float = 1.5,
     min_count: int = 2,
+    idf_base: str = "e",
 ) -> list[str]:
     """The keywords of one user's past documents, most frequent first."""
     counts = Counter(word for text in past_texts for word in content_words(text))
-    idf = {word: frequencies.idf(word) for word in counts}
+    idf = {word: frequencies.idf(word, base=idf_base) for word in counts}
     kept = [word for word, count in counts.items() if count >= min_count and idf[word] >= min_idf]
     kept.sort(key=lambda word: (-counts[word], -idf[word], word))
     return kept[:max_keywords]
@@ -42,6 +43,7 @@ def write_independent_keywords_addition(
     num_shards: int,
     max_keywords: int = 20,
     min_idf: float = 1.5,
+    idf_base: str = "e",
 ) -> dict[str, Any]:
     """The SynCtxInd addition of every example of every split, sharded as a ranked dataset of `num_shards` shards.
 
@@ -60,7 +62,8 @@ def write_independent_keywords_addition(
                     raise KeyError(f"{dataset.shard_paths(split)[index]}: example {example.example_id!r} names "
                                    f"past documents {missing[:3]} missing from its document shard")
                 keywords = independent_keywords(past_texts=[texts[d] for d in example.context_doc_ids],
-                                                frequencies=frequencies, max_keywords=max_keywords, min_idf=min_idf)
+                                                frequencies=frequencies, max_keywords=max_keywords, min_idf=min_idf,
+                                                idf_base=idf_base)
                 shards[split][shard_of(example.user_id, num_shards)].append(
                     {"example_id": example.example_id, "keywords": keywords})
     for split_shards in shards.values():

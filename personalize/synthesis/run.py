@@ -21,7 +21,8 @@ from personalize.pipeline.ranked import RankedDataset
 from personalize.preparation.dataset import PreparedDataset
 from personalize.stage_models.train_apply import train_and_apply
 from personalize.synthesis.context_dependent import write_synctx_examples
-from personalize.synthesis.idf import DocumentFrequencies, training_user_frequencies, write_frequencies
+from personalize.synthesis.idf import (DocumentFrequencies, check_idf_base, training_user_frequencies,
+                                       write_frequencies)
 from personalize.synthesis.keywords_independent import write_independent_keywords_addition
 from personalize.synthesis.synonyms import DEFAULT_WORDNET_DIR, WordNetSynonyms
 from personalize.synthesis.weak_labels import WordMatcher
@@ -38,12 +39,14 @@ def _frequencies(*, prepared_dir: str, output_dir: str) -> DocumentFrequencies:
 
 
 def write_synctxind(*, prepared_dir: str, ranked_dir: str, output_dir: str, max_keywords: int = 20,
-                    min_idf: float = 1.5) -> dict[str, Any]:
-    """The SynCtxInd addition, sharded like the ranked dataset."""
+                    min_idf: float = 1.5, idf_base: str = "e") -> dict[str, Any]:
+    """The SynCtxInd addition, sharded like the ranked dataset; `idf_base` names the IDF's logarithm (idf.py)."""
+    check_idf_base(idf_base)
     frequencies = _frequencies(prepared_dir=prepared_dir, output_dir=output_dir)
     return write_independent_keywords_addition(
         prepared_dir=prepared_dir, output_dir=output_dir, frequencies=frequencies,
-        num_shards=int(RankedDataset(ranked_dir).manifest["num_shards"]), max_keywords=max_keywords, min_idf=min_idf)
+        num_shards=int(RankedDataset(ranked_dir).manifest["num_shards"]), max_keywords=max_keywords, min_idf=min_idf,
+        idf_base=idf_base)
 
 
 def write_synctx_training_examples(
@@ -57,11 +60,13 @@ def write_synctx_training_examples(
     use_word_vectors: bool = True,
     max_distance: float = MINILM_MAX_DISTANCE,
     min_idf: float = 1.5,
+    idf_base: str = "e",
     max_keywords: int = 20,
     seed: int = 0,
     by: str = "user",
 ) -> dict[str, Any]:
     """The SynCtx examples directory. wordnet_dir=None matches without synonyms; word_vectors_path=None is MiniLM."""
+    check_idf_base(idf_base)
     matcher = WordMatcher(
         synonyms=WordNetSynonyms(directory=wordnet_dir) if wordnet_dir else None,
         vectors=load_minilm_word_vectors(path=word_vectors_path) if use_word_vectors else None,
@@ -69,7 +74,7 @@ def write_synctx_training_examples(
     return write_synctx_examples(
         ranked_dir=ranked_dir, output_dir=output_dir,
         frequencies=_frequencies(prepared_dir=prepared_dir, output_dir=output_dir), matcher=matcher,
-        strategy=strategy, min_idf=min_idf, max_keywords=max_keywords, seed=seed, by=by)
+        strategy=strategy, min_idf=min_idf, idf_base=idf_base, max_keywords=max_keywords, seed=seed, by=by)
 
 
 STAGES = {"SynCtxInd": write_synctxind, "SynCtx": write_synctx_training_examples, "SynCtxModel": train_and_apply}

@@ -56,12 +56,13 @@ def synthesis_weak_label(
     matcher: WordMatcher,
     min_idf: float = 1.5,
     max_keywords: int = 20,
+    idf_base: str = "e",
 ) -> list[str]:
     """The keywords a context-dependent synthesizer should produce for one example, most selected first."""
     target_counts = Counter(content_words(target))
     idf: dict[str, float] = {}
     for word in dict.fromkeys(content_words(ranked_text)):
-        value = frequencies.idf(word)
+        value = frequencies.idf(word, base=idf_base)
         if value >= min_idf:
             idf[word] = value
     matched = matcher.matches(candidates=list(idf), targets=list(target_counts))

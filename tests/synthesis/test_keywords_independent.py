@@ -2,6 +2,8 @@
 
 import math
 
+import pytest
+
 from personalize.corpus.document import Document
 from personalize.pipeline.additions import Addition
 from personalize.preparation.dataset import PreparedDataset, write_prepared_dataset
@@ -23,10 +25,14 @@ def test_document_frequencies_and_idf(tmp_path):
     frequencies = count_document_frequencies(texts=["apple banana", "Apple cherry", "banana apple apple"])
     assert frequencies.num_documents == 3
     assert dict(frequencies.document_frequency) == {"apple": 3, "banana": 2, "cherry": 1}
-    assert frequencies.idf("apple") == 0.0
-    assert math.isclose(frequencies.idf("banana"), math.log(1.5))
-    assert math.isclose(frequencies.idf("cherry"), math.log(3))
-    assert math.isclose(frequencies.idf("unseen"), math.log(3))  # unseen counts as df 1
+    assert frequencies.idf("apple", base="e") == 0.0
+    assert math.isclose(frequencies.idf("banana", base="e"), math.log(1.5))
+    assert math.isclose(frequencies.idf("cherry", base="e"), math.log(3))
+    assert math.isclose(frequencies.idf("unseen", base="e"), math.log(3))  # unseen counts as df 1
+    assert math.isclose(frequencies.idf("cherry", base="10"), math.log10(3))
+    assert math.isclose(frequencies.idf("cherry", base="2"), math.log2(3))
+    with pytest.raises(ValueError, match="idf_base must be one of"):
+        frequencies.idf("cherry", base="ln")
     path = str(tmp_path / "idf.json")
     write_frequencies(path=path, frequencies=frequencies)
     assert read_frequencies(path=path) == frequencies
@@ -49,6 +55,14 @@ def test_independent_keywords_hand_worked():
     assert independent_keywords(past_texts=PAST, frequencies=FREQUENCIES, min_idf=2.0) == [
         "roses", "garden", "common"]
     assert independent_keywords(past_texts=[], frequencies=FREQUENCIES) == []
+
+
+def test_idf_base_moves_the_floor():
+    # log10(100 / df): roses 2.00, word 1.30, garden 1.00, common 1.00, tulips 0.70, water 0.70. With base 10 the
+    # 1.5 floor keeps only words in at most 100 * 10**-1.5 = 3.2 of the 100 documents: roses (word has count 1).
+    assert independent_keywords(past_texts=PAST, frequencies=FREQUENCIES, idf_base="10") == ["roses"]
+    assert independent_keywords(past_texts=PAST, frequencies=FREQUENCIES, idf_base="e") == independent_keywords(
+        past_texts=PAST, frequencies=FREQUENCIES)
 
 
 def _prepared(tmp_path):

@@ -3,6 +3,8 @@
 import json
 import os
 
+import pytest
+
 from personalize.corpus.document import Document
 from personalize.pipeline.additions import Addition
 from personalize.preparation.dataset import write_prepared_dataset
@@ -55,6 +57,22 @@ def test_synctxind_stage_with_gin(tmp_path):
     assert Addition(output).values("train")["ann-3"] == ["ann"]
     assert "write_synctxind.min_idf = 1.5" in open(os.path.join(output, "config.gin")).read()
     assert os.path.exists(os.path.join(output, run.FREQUENCIES_FILE))
+    assert "write_synctxind.idf_base = 'e'" in open(os.path.join(output, "config.gin")).read()
+
+
+def test_synctxind_idf_base_is_a_gin_setting(tmp_path):
+    prepared_dir, ranked_dir = _datasets(tmp_path)
+    flags = [f"--gin.run.write_synctxind.prepared_dir='{prepared_dir}'",
+             f"--gin.run.write_synctxind.ranked_dir='{ranked_dir}'"]
+    output = str(tmp_path / "synctxind-log10")
+    run.main(["--stage=SynCtxInd", f"--output_dir={output}", "--gin_file=synthesis/synctxind.gin", *flags,
+              "--gin.run.write_synctxind.idf_base='10'"])
+    # With log10 the names fall under the floor: log10 6 = 0.78 (training user), log10 24 = 1.38 (unseen).
+    assert Addition(output).values("test") == {"hal-3": []}
+    assert Addition(output).values("train")["ann-3"] == []
+    with pytest.raises(ValueError, match="idf_base must be one of"):
+        run.main(["--stage=SynCtxInd", f"--output_dir={tmp_path / 'bad'}", "--gin_file=synthesis/synctxind.gin",
+                  *flags, "--gin.run.write_synctxind.idf_base='ln'"])
 
 
 def test_synctx_stage_with_gin_identity_matching(tmp_path):

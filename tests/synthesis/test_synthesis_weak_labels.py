@@ -30,6 +30,11 @@ def test_weak_label_hand_worked():
                                 max_keywords=1) == ["automobile"]
     assert synthesis_weak_label(ranked_text=RANKED, target=TARGET, frequencies=FREQUENCIES, matcher=matcher,
                                 min_idf=1.0) == ["automobile", "bank", "river", "costs"]
+    # log10(100 / df): automobile 1.30 (< 1.5), so with base 10 the same floor leaves nothing to select.
+    assert synthesis_weak_label(ranked_text=RANKED, target=TARGET, frequencies=FREQUENCIES, matcher=matcher,
+                                idf_base="10") == []
+    assert synthesis_weak_label(ranked_text=RANKED, target=TARGET, frequencies=FREQUENCIES, matcher=matcher,
+                                idf_base="10", min_idf=1.0) == ["automobile", "bank", "river"]
 
 
 def test_each_matching_source_alone():
