@@ -98,3 +98,17 @@ def test_write_independent_keywords_addition(tmp_path):
     # u2 (past: u2-0, u2-1): bikes 2, gears 2, both unseen in the frequencies (idf ln 100), then by the word.
     assert addition.values("test") == {"u2-2": ["bikes", "gears"]}
     assert addition.values("validation") == {}
+
+
+def test_idf_base_comparison_counts_each_base(tmp_path):
+    from personalize.synthesis.idf_base_comparison import compare_idf_bases
+
+    # The IDF collection is u1's four documents; content words by df: roses 4, tulips 3, garden 2, water 2, and
+    # need, sun, word, common 1 ("and", "the", "again" are stopwords).
+    result = compare_idf_bases(prepared_dir=_prepared(tmp_path), bases=("e", "10"), min_idf=0.5)
+    assert result["num_documents"] == 4 and result["content_words"] == 8 and result["examples"] == 2
+    # Floor 0.5: ln drops df > 4 * e**-0.5 = 2.43 (roses, tulips); log10 drops df > 4 * 10**-0.5 = 1.26 (and garden,
+    # water), most frequent first.
+    assert result["bases"]["e"]["most_common_dropped"] == [("roses", 4), ("tulips", 3)]
+    assert result["bases"]["10"]["most_common_dropped"] == [("roses", 4), ("tulips", 3), ("garden", 2), ("water", 2)]
+    assert result["bases"]["10"]["dropped_words"] == 4
