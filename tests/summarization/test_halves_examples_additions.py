@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from ranked_fixtures import STRATEGY, HashEncoder, sentence_splitter
+from ranked_fixtures import STRATEGY, HashEncoder
 from personalize.pipeline.additions import Addition
 from personalize.pipeline.ranked import RankedDataset
 from personalize.summarization.context_dependent import write_sumctx_examples
@@ -31,8 +31,7 @@ def test_half_split_is_deterministic_balanced_and_by_user():
 
 def test_sumctx_examples_partition_train_and_cover_validation_and_test(ranked_dir, tmp_path):
     output = str(tmp_path / "sumctx")
-    manifest = write_sumctx_examples(ranked_dir=ranked_dir, output_dir=output, encoder=HashEncoder(),
-                                     split_snippets=sentence_splitter, seed=0)
+    manifest = write_sumctx_examples(ranked_dir=ranked_dir, output_dir=output, encoder=HashEncoder(), seed=0)
     ranked = RankedDataset(ranked_dir)
     train_ids = {r["example_id"] for r in ranked.examples("train")}
     trained = {r["example_id"]: r for r in read_examples(examples_dir=output, name="train")}
@@ -48,9 +47,8 @@ def test_sumctx_examples_partition_train_and_cover_validation_and_test(ranked_di
     assert record["inputs"] == (f"Summarize the past passages for the passage start. passage start: start of "
                                 f"train-{number} past passages: Past entry {number} about gardens. Another past "
                                 f"sentence {number}.")
-    # Two target snippets, two entry snippets: the label is both entry snippets, in some order, once each.
-    assert sorted(sentence_splitter(record["targets"])) == [f"Another past sentence {number}.",
-                                                            f"Past entry {number} about gardens."]
+    # d_t and the one past document are each one snippet (under 250 characters): the label is that document.
+    assert record["targets"] == f"Past entry {number} about gardens. Another past sentence {number}."
     assert all(r["targets"] == "" for r in read_examples(examples_dir=output, name="apply-test"))
     assert all(r["targets"] for r in read_examples(examples_dir=output, name="validation"))
 
