@@ -15,14 +15,16 @@ from personalize.generation.rows import Row
 from personalize.generation.user_id_examples import held_out_user_examples
 from personalize.pipeline.ranked import RankedDataset
 
-GENERATION_FIELDS = ("inputs", "targets", "example_id", "user_id")
+GENERATION_FIELDS = ("inputs", "targets", "example_id", "user_id", "inputs_head", "inputs_entries")
 PAIR_FIELDS = ("inputs", "targets", "pair_id")
+LIST_FIELDS = ("inputs_entries",)  # a list of strings: the past passages' entries, for trimming by priority
 
 
 def _string_dataset(generate: Callable, fields: tuple[str, ...]):
     import tensorflow as tf
 
-    signature = {field: tf.TensorSpec(shape=(), dtype=tf.string) for field in fields}
+    signature = {field: tf.TensorSpec(shape=(None,) if field in LIST_FIELDS else (), dtype=tf.string)
+                 for field in fields}
     return tf.data.Dataset.from_generator(
         lambda: ({field: record[field] for field in fields} for record in generate()), output_signature=signature
     )

@@ -20,8 +20,11 @@ from personalize.experiment.paper_results import PAPER_COUNTERPART
 from personalize.experiment.results_table import build_results, write_results
 from personalize.pretraining.run import PretrainingSettings
 
-DEFAULT_ROWS = ("ImmedCtx", "UserID", "RecentDoc", "RankDocBM25", "RankDocDense", "RankSnippet", "RankDocBySnpt",
-                "+SumCtxInd", "+SumCtx", "+SynCtxInd", "+SynCtx", "+AuthorPred")
+DEFAULT_ROWS = ("ImmedCtx", "UserID", "ZeroShot", "RecentDoc", "RankDocBM25", "RankDocDense", "RankSnippet",
+                "RankDocBySnpt", "+SumCtxInd", "+SumCtx", "+SynCtxInd", "+SynCtx", "+AuthorPred")
+# The paper's LLMZeroShot counterpart: the starting checkpoint, not fine-tuned, decoding the base ranking's prompt.
+ZERO_SHOT = "ZeroShot"
+TRAINING_RECORD = "training.json"
 
 
 # sumctxind_corpus: the training users' own titled documents as a headline-generation corpus (body -> title).
@@ -35,14 +38,17 @@ def _log(line: str) -> None:
 
 @dataclasses.dataclass(frozen=True)
 class TrainingSettings:
-    """How each row's generator is trained and decoded (the paper: T5-11B, beam 4)."""
+    """How each model is trained and decoded: the recipe of personalize.training.recipe (the paper's Adafactor at
+    0.001 with linear warm-up and rsqrt decay, until validation converges; `train_steps` is the limit) and beam 4."""
 
-    train_steps: int = 300
+    train_steps: int = 2000
     batch_size: int = 16
-    inputs_length: int = 512
-    targets_length: int = 192
-    learning_rate: float = 0.005
-    warmup_steps: int = 50
+    inputs_length: int = 1024
+    targets_length: int = 512
+    learning_rate: float = 0.001
+    warmup_steps: int = 100
+    eval_period: int = 100
+    patience: int = 3
     decode_batch_size: int = 16
     num_beams: int = 4
     alpha: float = 0.6
@@ -57,6 +63,36 @@ def _model(model_config: Any, vocab_size: int):
     return Transformer(config=dataclasses.replace(model_config, vocab_size=padded))
 
 
+def _predict_test(*, directory: str, predict_task_name: str, model: Any, params: Any, partitioner: Any,
+                  training: TrainingSettings) -> None:
+    from personalize.decoding.predict_task import predict_split
+
+    predict_split(
+        task_name=predict_task_name,
+        split="test",
+        model=model,
+        params=params,
+        partitioner=partitioner,
+        task_feature_lengths={"inputs": training.inputs_length, "targets": training.targets_length},
+        output_path=os.path.join(directory, "predictions-test.jsonl"),
+        batch_size=training.decode_batch_size,
+        num_beams=training.num_beams,
+        alpha=training.alpha,
+        max_examples=training.max_test_examples,
+    )
+
+
+def _checked_partitioner(training: TrainingSettings):
+    from personalize.partitioning.partitioner import make_partitioner
+
+    partitioner = make_partitioner(num_partitions=1)
+    replicas = partitioner.mesh.shape["data"]
+    for name, size in (("batch_size", training.batch_size), ("decode_batch_size", training.decode_batch_size)):
+        if size % replicas:
+            raise ValueError(f"TrainingSettings.{name}={size} must be a multiple of the {replicas} data-parallel devices")
+    return partitioner
+
+
 def train_and_predict_row(
     *,
     directory: str,
@@ -69,59 +105,49 @@ def train_and_predict_row(
 ) -> None:
     """Trains one row's generator in `directory` (resuming from its checkpoints) and decodes the test split.
 
-    `task_name` may be a mixture (+AuthorPred); `predict_task_name` is the generation task decoded;
-    `pretrained_params` (imported T5 weights or the denoising pre-training) start a row without a checkpoint.
+    `task_name` may be a mixture (+AuthorPred); `predict_task_name` is the generation task whose validation split
+    decides when training stops and whose test split is decoded with the chosen (best validation) step, recorded
+    in training.json. `pretrained_params` (imported T5 weights or the pre-training) start a row without a checkpoint.
     """
-    from personalize.partitioning.partitioner import make_partitioner
-    from personalize.training.adafactor import Adafactor
-    from personalize.training.data import SeqioBatches
-    from personalize.training.finetune import train
-    from personalize.training.schedules import constant_with_warmup
+    from personalize.training.recipe import train_until_converged
 
-    from personalize.decoding.predict_task import predict_split
-
-    lengths = {"inputs": training.inputs_length, "targets": training.targets_length}
     model = _model(model_config, vocab_size)
-    partitioner = make_partitioner(num_partitions=1)
-    replicas = partitioner.mesh.shape["data"]
-    for name, size in (("batch_size", training.batch_size), ("decode_batch_size", training.decode_batch_size)):
-        if size % replicas:
-            raise ValueError(f"TrainingSettings.{name}={size} must be a multiple of the {replicas} data-parallel devices")
+    partitioner = _checked_partitioner(training)
     started = time.perf_counter()
-    state = train(
-        model_dir=directory,
-        model=model,
-        optimizer=Adafactor(learning_rate=constant_with_warmup(base_learning_rate=training.learning_rate,
-                                                                 warmup_steps=training.warmup_steps)),
-        partitioner=partitioner,
-        train_data=SeqioBatches(mixture_or_task_name=task_name, task_feature_lengths=lengths, split="train",
-                                batch_size=training.batch_size, shuffle=True, seed=training.seed, pack=True),
-        task_feature_lengths=lengths,
-        train_steps=training.train_steps,
-        checkpoint_period=max(training.train_steps // 2, 1),
-        keep_checkpoints=1,
-        log_period=max(training.train_steps // 6, 1),
-        random_seed=training.seed,
-        pretrained_params=pretrained_params,
-    )
-    _log(f"  trained {task_name} to step {training.train_steps} in {time.perf_counter() - started:.0f}s")
-    import jax
-    from flax.core import meta
+    trained = train_until_converged(
+        task_name=task_name, model_dir=directory, model=model,
+        lengths={"inputs": training.inputs_length, "targets": training.targets_length}, partitioner=partitioner,
+        train_steps=training.train_steps, batch_size=training.batch_size, learning_rate=training.learning_rate,
+        warmup_steps=training.warmup_steps, validation_task_name=predict_task_name, eval_period=training.eval_period,
+        patience=training.patience, eval_batch_size=training.decode_batch_size, seed=training.seed,
+        pretrained_params=pretrained_params)
+    record = {"chosen_step": trained.chosen_step, "last_step": trained.last_step,
+              "stopped_early": trained.stopped_early, "train_steps_limit": training.train_steps}
+    with open(os.path.join(directory, TRAINING_RECORD), "w", encoding="utf-8") as handle:
+        json.dump(record, handle, indent=1)
+    _log(f"  trained {task_name}: step {trained.last_step} of at most {training.train_steps}, chose step "
+         f"{trained.chosen_step} (best validation loss) in {time.perf_counter() - started:.0f}s")
+    _predict_test(directory=directory, predict_task_name=predict_task_name, model=model, params=trained.params,
+                  partitioner=partitioner, training=training)
 
-    params = meta.unbox(jax.device_get(state.params))
-    predict_split(
-        task_name=predict_task_name,
-        split="test",
-        model=model,
-        params=params,
-        partitioner=partitioner,
-        task_feature_lengths=lengths,
-        output_path=os.path.join(directory, "predictions-test.jsonl"),
-        batch_size=training.decode_batch_size,
-        num_beams=training.num_beams,
-        alpha=training.alpha,
-        max_examples=training.max_test_examples,
-    )
+
+def predict_zero_shot(*, directory: str, predict_task_name: str, model_config: Any, vocab_size: int,
+                      training: TrainingSettings, start_params: Any) -> None:
+    """The ZeroShot row: the starting checkpoint, not fine-tuned, decodes the base ranking's test prompts."""
+    model = _model(model_config, vocab_size)
+    with open(os.path.join(directory, TRAINING_RECORD), "w", encoding="utf-8") as handle:
+        json.dump({"chosen_step": 0, "last_step": 0, "stopped_early": False, "train_steps_limit": 0}, handle)
+    _predict_test(directory=directory, predict_task_name=predict_task_name, model=model, params=start_params,
+                  partitioner=_checked_partitioner(training), training=training)
+
+
+def chosen_step(directory: str) -> int | None:
+    """The step a row's predictions come from (training.json), or None for a row trained before it was recorded."""
+    path = os.path.join(directory, TRAINING_RECORD)
+    if not os.path.exists(path):
+        return None
+    with open(path, encoding="utf-8") as handle:
+        return int(json.load(handle)["chosen_step"])
 
 
 def use_compilation_cache(directory: str) -> None:
@@ -235,6 +261,7 @@ def build_additions(
                           ranked_dir=ranked_dir, batch_size=training.batch_size,
                           inputs_length=training.inputs_length, targets_length=training.targets_length,
                           learning_rate=training.learning_rate, warmup_steps=training.warmup_steps,
+                          eval_period=training.eval_period, patience=training.patience,
                           decode_method="beam" if training.num_beams > 1 else "greedy",
                           num_beams=max(training.num_beams, 1), alpha=training.alpha,
                           decode_batch_size=training.decode_batch_size, seed=training.seed,
@@ -351,11 +378,17 @@ def run_experiment(
                                             base_ranking=base_ranking, base_summary=base_summary,
                                             multitask_row=multitask_row))
     predictions: dict[str, str] = {}
+    steps: dict[str, int | None] = {}
     skipped: dict[str, str] = {}
     for row in rows:
-        name = tasks.task_name(dataset=slug, row=row)
+        prompt_row = base_ranking if row == ZERO_SHOT else row
+        name = tasks.task_name(dataset=slug, row=prompt_row)
         if name not in registered:
             skipped[row] = "its inputs are not available in this run (see README: stage status)"
+            _log(f"[{row}] skipped: {skipped[row]}")
+            continue
+        if row == ZERO_SHOT and start_params is None:
+            skipped[row] = "no starting checkpoint: the models start from random weights"
             _log(f"[{row}] skipped: {skipped[row]}")
             continue
         row_key = {"row": row, "ranked": config_hash(ranked_key), "additions": sorted(additions),
@@ -363,10 +396,17 @@ def run_experiment(
                    "training": dataclasses.asdict(training), "start": start_key}
         _log(f"[{row}] task {name}")
         decoded = tasks.task_name(dataset=slug, row=multitask_row) if row == "+AuthorPred" else name
-        directory = store.build(f"row-{row_slug(row)}", row_key, lambda d: train_and_predict_row(
-            directory=d, task_name=name, predict_task_name=decoded, model_config=model_config, vocab_size=vocabulary.vocab_size,
-            training=training, pretrained_params=start_params), resumable=True)
+        if row == ZERO_SHOT:
+            build = lambda d: predict_zero_shot(  # noqa: E731
+                directory=d, predict_task_name=name, model_config=model_config, vocab_size=vocabulary.vocab_size,
+                training=training, start_params=start_params)
+        else:
+            build = lambda d: train_and_predict_row(  # noqa: E731
+                directory=d, task_name=name, predict_task_name=decoded, model_config=model_config,
+                vocab_size=vocabulary.vocab_size, training=training, pretrained_params=start_params)
+        directory = store.build(f"row-{row_slug(row)}", row_key, build, resumable=True)
         predictions[row] = os.path.join(directory, "predictions-test.jsonl")
+        steps[row] = chosen_step(directory)
 
     results = build_results(predictions=predictions)
     paper_dataset = PAPER_COUNTERPART.get(dataset_name)

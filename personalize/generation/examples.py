@@ -14,17 +14,23 @@ from personalize.generation.inputs import generation_input
 from personalize.generation.rows import Row
 from personalize.pipeline.additions import Addition
 from personalize.pipeline.ranked import RankedDataset
+from personalize.ranking.context import ENTRY_SEPARATOR, entry_pieces
 
 
 def render_example(*, row: Row, example: Mapping[str, Any], summary: str | None = None,
                    keywords: Sequence[str] | None = None) -> dict[str, str]:
-    """One ranked (or prepared) example as {"inputs", "targets", "example_id", "user_id"} for `row`."""
-    past_passages = None
+    """One ranked (or prepared) example as {"inputs", "targets", "example_id", "user_id"} for `row`, plus what
+    trimming by priority needs: `inputs_head` (the inputs up to the past passages: instruction, x_t, summary,
+    keywords) and `inputs_entries` (the past passages' entries in rank order, each after the first with its
+    separator, so that head + "".join(entries) == inputs; `tasks.features`)."""
+    past_passages, entries = None, []
     if row.ranking is not None:
         contexts = example.get("contexts") or {}
         if row.ranking not in contexts:
             raise ValueError(f"example {example['example_id']!r} has no {row.ranking!r} context; has {sorted(contexts)}")
         past_passages = contexts[row.ranking]["text"]
+        pieces = entry_pieces(context=past_passages, lengths=contexts[row.ranking].get("entry_chars"))
+        entries = pieces[:1] + [ENTRY_SEPARATOR + piece for piece in pieces[1:]]
     inputs = generation_input(
         immediate_context=example["immediate_context"],
         user_id=str(example["user_id"]) if row.user_id else None,
@@ -32,8 +38,9 @@ def render_example(*, row: Row, example: Mapping[str, Any], summary: str | None 
         keywords=keywords if row.keywords else None,
         past_passages=past_passages,
     )
+    head = inputs[:len(inputs) - len(past_passages)] if past_passages else inputs
     return {"inputs": inputs, "targets": example["target"], "example_id": str(example["example_id"]),
-            "user_id": str(example["user_id"])}
+            "user_id": str(example["user_id"]), "inputs_head": head, "inputs_entries": entries}
 
 
 class _AdditionValues:

@@ -17,7 +17,7 @@ from personalize.corpus.document import Document
 from personalize.preparation.example import Example
 from personalize.ranking import (CONTEXT_MAX_CHARS, STRATEGIES, RankingQuery, RankingStrategy, make_strategy,
                                  rank_example)
-from personalize.ranking.context import ENTRY_SEPARATOR
+from personalize.ranking.context import ENTRY_SEPARATOR, entry_lengths
 from personalize.ranking.rank_doc_bm25 import InProcessBm25
 from personalize.ranking.scoring import EmbeddingTable, TextEncoder
 from personalize.ranking.snippet_scores import SnippetScorer
@@ -196,7 +196,9 @@ def rank_user_contexts(*, documents: Sequence[Document], examples: Sequence[Exam
             ranking = rank_example(strategy=strategy, query=query, candidates=candidates,
                                    max_chars=settings.max_chars, separator=settings.separator)
             contexts[name] = {"entry_ids": list(ranking.entry_ids), "scores": list(ranking.scores),
-                              "text": ranking.context}
+                              "text": ranking.context,
+                              "entry_chars": entry_lengths(texts=ranking.texts, context=ranking.context,
+                                                           separator=settings.separator)}
         records.append({
             "example_id": example.example_id, "user_id": example.user_id, "doc_id": example.doc_id,
             "split": example.split, "title": example.title, "immediate_context": example.immediate_context,

@@ -35,6 +35,39 @@ def join_entries(*, texts: Sequence[str], max_chars: int = CONTEXT_MAX_CHARS, se
     return "".join(parts), len(parts)
 
 
+def entry_lengths(*, texts: Sequence[str], context: str, separator: str = ENTRY_SEPARATOR) -> list[int]:
+    """How many characters of each entry `join_entries` put into `context` (the last one possibly cut)."""
+    lengths: list[int] = []
+    position = 0
+    for text in texts:
+        if lengths:
+            position += len(separator)
+        if position >= len(context):
+            break
+        length = min(len(text), len(context) - position)
+        lengths.append(length)
+        position += length
+    return lengths
+
+
+def entry_pieces(*, context: str, lengths: Sequence[int] | None, separator: str = ENTRY_SEPARATOR) -> list[str]:
+    """The entries as they stand in `context`, from their recorded lengths; without lengths (a ranking made before
+    they were recorded), the pieces between separators."""
+    if not context:
+        return []
+    if lengths is None:
+        return context.split(separator)
+    pieces, position = [], 0
+    for length in lengths:
+        if pieces:
+            position += len(separator)
+        pieces.append(context[position:position + length])
+        position += length
+    if separator.join(pieces) != context:
+        raise ValueError(f"entry lengths {list(lengths)} do not cut the context into its entries")
+    return pieces
+
+
 @dataclasses.dataclass(frozen=True)
 class Ranking:
     """A strategy's result for one example: the entries that made it (at least partly) into `context`."""

@@ -54,54 +54,26 @@ def imported_params(*, path: str, checkpoint_format: str, config: Any) -> Any:
 
 
 def finished_params(*, model_dir: str, model: Any, lengths: dict[str, int], partitioner: Any, step: int) -> Any:
-    """The params of the checkpoint at `step`, or None when the model directory has none at that step."""
-    from personalize.training import checkpoints
-    from personalize.training.evaluation import abstract_params
-    from personalize.training.finetune import CHECKPOINT_DIR
+    """The chosen params of a model directory whose training finished (at `step`, or earlier on validation), or None."""
+    from personalize.training.recipe import finished_model
 
-    directory = os.path.join(model_dir, CHECKPOINT_DIR)
-    if not os.path.isdir(directory):
-        return None
-    manager = checkpoints.open_manager(directory=directory, keep=None)
-    try:
-        if step not in manager.all_steps():
-            return None
-        abstract, _ = abstract_params(model=model, task_feature_lengths=lengths, partitioner=partitioner)
-        params, _ = checkpoints.restore_params(manager=manager, abstract_params=abstract, step=step)
-        return params
-    finally:
-        manager.close()
+    done = finished_model(model_dir=model_dir, model=model, lengths=lengths, partitioner=partitioner, train_steps=step)
+    return None if done is None else done.params
 
 
 def train_seq2seq_model(*, task_name: str, model_dir: str, model: Any, lengths: dict[str, int], partitioner: Any,
                         train_steps: int, batch_size: int, learning_rate: float, warmup_steps: int, seed: int,
-                        pretrained_params: Any) -> Any:
-    """Trains (resuming from model_dir's checkpoints) on a seq2seq task; returns the unboxed params."""
-    import jax
-    from flax.core import meta
+                        pretrained_params: Any, validation_task_name: str | None = None,
+                        eval_period: int | None = None, patience: int = 3) -> Any:
+    """Trains (resuming from model_dir's checkpoints) on a seq2seq task with the experiment's one recipe
+    (personalize.training.recipe); returns the chosen params."""
+    from personalize.training.recipe import train_until_converged
 
-    from personalize.training.adafactor import Adafactor
-    from personalize.training.data import SeqioBatches
-    from personalize.training.finetune import train
-    from personalize.training.schedules import constant_with_warmup
-
-    state = train(
-        model_dir=model_dir,
-        model=model,
-        optimizer=Adafactor(learning_rate=constant_with_warmup(base_learning_rate=learning_rate,
-                                                                 warmup_steps=warmup_steps)),
-        partitioner=partitioner,
-        train_data=SeqioBatches(mixture_or_task_name=task_name, task_feature_lengths=lengths, split="train",
-                                batch_size=batch_size, shuffle=True, seed=seed, pack=True),
-        task_feature_lengths=lengths,
-        train_steps=train_steps,
-        checkpoint_period=max(train_steps // 2, 1),
-        keep_checkpoints=1,
-        log_period=max(train_steps // 10, 1),
-        random_seed=seed,
-        pretrained_params=pretrained_params,
-    )
-    return meta.unbox(jax.device_get(state.params))
+    return train_until_converged(
+        task_name=task_name, model_dir=model_dir, model=model, lengths=lengths, partitioner=partitioner,
+        train_steps=train_steps, batch_size=batch_size, learning_rate=learning_rate, warmup_steps=warmup_steps,
+        validation_task_name=validation_task_name, eval_period=eval_period, patience=patience, seed=seed,
+        pretrained_params=pretrained_params).params
 
 
 def _read_predictions(path: str) -> dict[str, str]:
@@ -124,6 +96,8 @@ def train_and_apply(
     targets_length: int = 128,
     learning_rate: float = 0.001,
     warmup_steps: int = 100,
+    eval_period: int | None = None,
+    patience: int = 3,
     decode_method: str = "beam",
     num_beams: int = 4,
     alpha: float = 0.6,
@@ -145,6 +119,8 @@ def train_and_apply(
       to start from; its shape must be `model_config` with the vocabulary's rows. pretrained_params: or the
       parameters to start from, in memory (the experiment's denoising pre-training).
     decode_method: 'beam' (num_beams, the paper's 4) or 'greedy' (faster).
+    eval_period / patience: when the examples have a `validation` split, its loss is measured every eval_period
+      steps and training stops when it stops improving (the recipe of personalize.training.recipe).
     """
     from personalize.partitioning.partitioner import make_partitioner
     from personalize.pipeline.ranked import RankedDataset
@@ -198,14 +174,17 @@ def train_and_apply(
                                   step=train_steps)
         if params is None:
             started = time.perf_counter()
+            validates = bool(eval_period) and bool(training_manifest["files"].get("validation"))
             params = train_seq2seq_model(task_name=train_task, model_dir=model_dir, model=model, lengths=lengths,
-                            partitioner=partitioner, train_steps=train_steps, batch_size=batch_size,
-                            learning_rate=learning_rate, warmup_steps=warmup_steps, seed=seed,
-                            pretrained_params=pretrained)
+                                         partitioner=partitioner, train_steps=train_steps, batch_size=batch_size,
+                                         learning_rate=learning_rate, warmup_steps=warmup_steps, seed=seed,
+                                         pretrained_params=pretrained,
+                                         validation_task_name=train_task if validates else None,
+                                         eval_period=eval_period if validates else None, patience=patience)
             trained = True
-            _log(f"  trained {variant} to step {train_steps} in {time.perf_counter() - started:.0f}s")
+            _log(f"  trained {variant} (limit {train_steps} steps) in {time.perf_counter() - started:.0f}s")
         else:
-            _log(f"  {variant}: reusing the checkpoint at step {train_steps} in {model_dir}")
+            _log(f"  {variant}: reusing the finished model in {model_dir}")
 
     os.makedirs(predictions_dir, exist_ok=True)
     predictions: dict[str, str] = {}

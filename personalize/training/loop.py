@@ -9,6 +9,7 @@ import numpy as np
 import orbax.checkpoint as ocp
 
 from personalize.training import checkpoints
+from personalize.training.early_stopping import BestCheckpoint
 from personalize.training.metrics_log import MetricsLog, Progress
 from personalize.training.state import TrainState
 
@@ -70,15 +71,24 @@ def train_loop(
     checkpoint_period: int = 1000,
     evaluate: Callable[[Any], dict[str, float]] | None = None,
     eval_period: int | None = None,
+    best: BestCheckpoint | None = None,
 ) -> tuple[TrainState, int]:
-    """Train until `state.step == final_step` or the data ends; returns (state, batches consumed so far).
+    """Train until `state.step == final_step`, the data ends, or `best` says validation stopped improving;
+    returns (state, batches consumed so far).
 
     A checkpoint (with the data position) is saved every `checkpoint_period` steps and at the last step, so a
-    restart continues exactly where the last checkpoint stopped.
+    restart continues exactly where the last checkpoint stopped. `best` (early stopping) sees every validation
+    evaluation and keeps the best state in a checkpoint of its own.
     """
     if checkpoint_period < 1:
         raise ValueError(f"checkpoint_period must be >= 1, got {checkpoint_period}")
+    if best is not None and (evaluate is None or not eval_period):
+        raise ValueError("early stopping needs validation: give evaluate and eval_period")
     step = int(jax.device_get(state.step))
+    if best is not None and best.stopped:
+        log.message(f"validation stopped improving at step {best.record.stopped_at} (best step "
+                    f"{best.record.best_step}); not training further")
+        return state, batches_consumed
     progress = Progress(final_step=final_step)
     pending: list[dict[str, jax.Array]] = []
     examples = 0
@@ -105,12 +115,22 @@ def train_loop(
         if manager is not None and step % checkpoint_period == 0:
             checkpoints.save(manager=manager, state=state, batches_consumed=batches_consumed)
         if evaluate is not None and eval_period and step % eval_period == 0:
-            log.write(step=step, split="validation", metrics=evaluate(state.params))
+            metrics = evaluate(state.params)
+            log.write(step=step, split="validation", metrics=metrics)
+            if best is not None and best.observe(state=state, step=step, metrics=metrics,
+                                                 batches_consumed=batches_consumed):
+                log.message(f"validation {best.rule.metric} has not improved for {best.rule.patience} evaluations: "
+                            f"stopping at step {step}, best step {best.record.best_step} "
+                            f"({best.rule.metric}={best.record.best_value:.4g})")
+                break
     if pending:
         log.write(step=step, split="train", metrics=_summarise(pending, since=window_start, examples=examples))
     if manager is not None:
         checkpoints.save(manager=manager, state=state, batches_consumed=batches_consumed)
         manager.wait_until_finished()
     if evaluate is not None and eval_period and step % eval_period:
-        log.write(step=step, split="validation", metrics=evaluate(state.params))
+        metrics = evaluate(state.params)
+        log.write(step=step, split="validation", metrics=metrics)
+        if best is not None:
+            best.observe(state=state, step=step, metrics=metrics, batches_consumed=batches_consumed)
     return state, batches_consumed

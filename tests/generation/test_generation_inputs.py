@@ -34,8 +34,12 @@ def test_every_row_renders_the_papers_format():
     assert [row.name for row in rows] == list(GENERATION_ROWS)
     for row in rows:
         rendered = render_example(row=row, example=EXAMPLE, summary="S", keywords=["w1", "w2"])
+        head, entries = rendered.pop("inputs_head"), rendered.pop("inputs_entries")
         assert rendered == {"inputs": EXPECTED[row.name], "targets": "The whole document.", "example_id": "e1",
                             "user_id": "alice"}, row.name
+        # what trimming by priority works on: the head up to the past passages, then the entries in rank order
+        assert head + "".join(entries) == rendered["inputs"], row.name
+        assert entries == ([f"<{EXPECTED_RANKING[row.name]}>"] if "past passages:" in rendered["inputs"] else [])
 
 
 def test_base_ranking_and_summary_are_configurable():
