@@ -6,6 +6,7 @@ import math
 import pytest
 import sacrebleu
 from rouge_score import rouge_scorer
+from scipy import stats
 
 from personalize.metrics.significance import compare_prediction_files, paired_t_test, per_example_scores
 from personalize.metrics.text_metrics import bleu, exact_match, rouge
@@ -49,7 +50,13 @@ def test_paired_t_test_matches_the_formula():
     result = paired_t_test(first, second)
     assert result["t"] == pytest.approx(t)
     assert result["mean_first"] == 2.5 and result["mean_second"] == 4.0
-    assert 0.05 < result["p"] < 0.2  # two-sided, 3 degrees of freedom, t = 2.32
+    # Two-sided p with 3 degrees of freedom, from the t distribution's closed form for nu = 3:
+    # P(|T| > t) = 1 - (2 / pi) * (x / (1 + x^2) + atan(x)), x = t / sqrt(3).
+    x = t / math.sqrt(3)
+    assert result["p"] == pytest.approx(1 - (2 / math.pi) * (x / (1 + x * x) + math.atan(x)), rel=1e-12)
+    assert result["p"] == pytest.approx(0.1027280788583989, rel=1e-12)
+    # scipy's own two-sided value (the one-sided value would be half: 0.0514).
+    assert result["p"] == stats.ttest_rel(second, first).pvalue
     assert sum(differences) / 4 == result["mean_second"] - result["mean_first"]
 
 
