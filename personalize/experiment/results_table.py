@@ -118,6 +118,14 @@ def _context_row(inputs: Mapping[str, Mapping[str, tuple[str, str | None]] | Non
     return with_passages[0] if with_passages else None
 
 
+def _past_passages(fields: Mapping[str, tuple[str, str | None]], *, ids: Sequence[str], path: str, source: str) -> list[str]:
+    missing = [i for i in ids if i not in fields]
+    if missing:
+        raise ValueError(f"{path}: examples {missing[:3]} are not in {source}, whose past passages the generation "
+                         "checks compare against")
+    return [fields[i][1] or "" for i in ids]
+
+
 def build_results(
     *,
     predictions: Mapping[str, str],
@@ -146,15 +154,11 @@ def build_results(
         targets = [records[row][i]["target"] for i in ids]
         texts = [records[row][i]["prediction"] for i in ids]
         source = None if inputs[row] is None else row if _has_passages(inputs[row]) else reference
-        immediate = [inputs[row][i][0] for i in ids] if inputs[row] is not None else [""] * len(ids)
-        past = None
-        if source is not None:
-            missing = [i for i in ids if i not in inputs[source]]
-            if missing:
-                raise ValueError(f"{path}: examples {missing[:3]} are not in {predictions[source]} ({source}), "
-                                 "whose past passages the generation checks compare against")
-            past = [inputs[source][i][1] or "" for i in ids]
-        checks = generation_checks(predictions=texts, targets=targets, immediate_contexts=immediate, past_passages=past)
+        checks = generation_checks(
+            predictions=texts, targets=targets,
+            immediate_contexts=[inputs[row][i][0] for i in ids] if inputs[row] is not None else [""] * len(ids),
+            past_passages=None if source is None else _past_passages(
+                inputs[source], ids=ids, path=path, source=f"{predictions[source]} ({source})"))
         results.append({
             "row": row, "scores": row_scores(path), "markers": markers[row], "step": (steps or {}).get(row),
             "intervals": metric_intervals(targets=targets, predictions=texts, resamples=resamples, seed=seed),
