@@ -65,6 +65,37 @@ def parse_gin(files: Sequence[str], bindings: Sequence[str]) -> None:
         raise SystemExit(f"gin configuration error: {error}") from None
     finally:
         root.setLevel(level)
+    unused = sorted(unreferenced_macros())
+    if unused:
+        raise SystemExit(
+            f"gin configuration error: {', '.join(unused)} {'is' if len(unused) == 1 else 'are'} set but nothing "
+            "in the configuration uses it (a misspelt or obsolete name? T5X's names: INITIAL_CHECKPOINT_PATH, "
+            "TRAIN_STEPS, Z_LOSS, LABEL_SMOOTHING, LOSS_NORMALIZING_FACTOR, ...)"
+        )
+
+
+def unreferenced_macros() -> set[str]:
+    """Macros of the parsed configuration that no binding reaches, directly or through other macros.
+
+    gin accepts any macro name (`--gin.ANYTHING=3`) without a word; an unused one is a setting the run silently
+    ignores, such as an obsolete or misspelt name, so the gin-taking commands refuse it before doing any work.
+    Bindings of configurables need no such check: gin already rejects an unknown configurable or parameter.
+    """
+    config = gin.config._CONFIG  # gin has no public view of the parsed (not yet operative) bindings
+    macro_selector = "gin.macro"
+    macros = {scope: values for (scope, selector), values in config.items() if selector == macro_selector}
+    frontier = [values for (_, selector), values in config.items() if selector != macro_selector]
+    used: set[str] = set()
+    while frontier:
+        names = {
+            ref.scoped_selector.rsplit("/", 1)[0]
+            for ref in gin.config.iterate_references(frontier)
+            if ref.configurable.selector == macro_selector
+        }
+        names -= used
+        used |= names
+        frontier = [macros[name] for name in names if name in macros]
+    return set(macros) - used
 
 
 def configured(function: F) -> F:

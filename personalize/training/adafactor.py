@@ -8,10 +8,12 @@ parameter they describe (`state_logical_specs`).
 """
 
 import dataclasses
+from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 from jax.sharding import PartitionSpec
 
@@ -146,6 +148,55 @@ class Adafactor:
         new_updates = jax.tree.map(lambda s, p: (-s).astype(p.dtype), steps, params)
         return new_updates, AdafactorState(
             count=optax.safe_int32_increment(state.count), v_row=v_row, v_col=v_col, v=v, momentum=momentum
+        )
+
+    def state_from_t5x(
+        self, *, params: Any, step: int, param_states: Mapping[str, Mapping[str, np.ndarray]], source: str
+    ) -> AdafactorState:
+        """The state a T5X checkpoint's Adafactor left (host arrays): its step and each parameter's statistics.
+
+        T5X keeps the same statistics under the same names (`state/param_states/<path>/v_row`, `v_col`, `v`, `m`,
+        unused ones as shape (1,)), so fine-tuning continues the second-moment estimates rather than restarting
+        them. Fails, naming the parameter, when a statistic is missing or its shape disagrees with these settings.
+        An empty `param_states` (a checkpoint with the step only) gives fresh statistics at that step.
+        """
+        abstract = jax.eval_shape(self.init, params)
+        treedef = jax.tree.structure(params)
+        paths = ["/".join(str(key.key) for key in path) for path, _ in jax.tree_util.tree_flatten_with_path(params)[0]]
+
+        def statistic(name: str, expected: list[jax.ShapeDtypeStruct]) -> Any:
+            leaves = []
+            for path, shape in zip(paths, expected):
+                if not param_states:
+                    leaves.append(np.zeros(shape.shape, np.float32))
+                    continue
+                if path not in param_states or name not in param_states[path]:
+                    raise ValueError(f"{source}: no Adafactor statistic state/param_states/{path}/{name}")
+                value = np.asarray(param_states[path][name], np.float32)
+                if value.shape != tuple(shape.shape):
+                    raise ValueError(
+                        f"{source}: state/param_states/{path}/{name} has shape {value.shape}; this Adafactor "
+                        f"(factored={self.factored}, min_dim_size_to_factor={self.min_dim_size_to_factor}) keeps "
+                        f"{name} of shape {tuple(shape.shape)}"
+                    )
+                leaves.append(value)
+            return treedef.unflatten(leaves)
+
+        momentum = None
+        if self.beta1 is not None:
+            shapes = treedef.flatten_up_to(abstract.momentum)
+            momentum = treedef.unflatten([
+                np.asarray(param_states[path]["m"], np.float32)
+                if param_states and np.shape(param_states[path].get("m")) == tuple(shape.shape)
+                else np.zeros(shape.shape, np.float32)
+                for path, shape in zip(paths, shapes)
+            ])
+        return AdafactorState(
+            count=np.asarray(step, np.int32),
+            v_row=statistic("v_row", treedef.flatten_up_to(abstract.v_row)),
+            v_col=statistic("v_col", treedef.flatten_up_to(abstract.v_col)),
+            v=statistic("v", treedef.flatten_up_to(abstract.v)),
+            momentum=momentum,
         )
 
     def state_logical_specs(self, *, param_specs: Any, params: Any) -> AdafactorState:

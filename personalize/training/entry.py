@@ -4,9 +4,10 @@ import pathlib
 
 import gin
 
+from personalize import gin_config
 from personalize.training import evaluation, finetune, inference
 
-GIN_DIR = pathlib.Path(__file__).resolve().parents[2] / "gin"
+GIN_DIR = gin_config.GIN_DIR
 MODES = {"train": finetune.train, "eval": evaluation.evaluate, "infer": inference.infer}
 CONFIG_FILES = {"train": "config.gin", "eval": "eval_config.gin", "infer": "infer_config.gin"}
 
@@ -25,13 +26,12 @@ def run_gin(mode: str, gin_files: list[str], gin_bindings: list[str]):
     Gin files are looked up relative to the working directory, then the repository's `gin/` folder. The full
     configuration is written to MODEL_DIR/config.gin (eval_config.gin, infer_config.gin for the other modes, so
     they do not overwrite the training record) before the run and replaced by the operative configuration
-    (every value the run actually used) once it finishes.
+    (every value the run actually used) once it finishes. A macro that no binding uses (`--gin.NOT_A_T5X_MACRO=3`)
+    stops the run before any work (SystemExit naming it).
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {sorted(MODES)}, got {mode!r}")
-    gin.clear_config()
-    gin.add_config_file_search_path(str(GIN_DIR))
-    gin.parse_config_files_and_bindings(list(gin_files), list(gin_bindings), finalize_config=False)
+    gin_config.parse_gin(gin_files, gin_bindings)
     if "register_datasets" in gin.config_str():  # gin/tasks/register.gin: the datasets whose tasks the run reads
         import tasks
 

@@ -2,7 +2,7 @@
 
 import pathlib
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import flax.linen as nn
 import jax
@@ -13,8 +13,12 @@ from personalize.training import checkpoints
 from personalize.training.data import SeqioBatches, iterate_batches
 from personalize.training.loop import evaluate_batches, train_loop
 from personalize.training.metrics_log import MetricsLog
+from personalize.training.objective import LossNormalizingFactor
 from personalize.training.state import PartitionedOptimizer, TrainState, initialize_state, state_shardings
 from personalize.training.steps import compile_eval_step, compile_train_step
+
+if TYPE_CHECKING:
+    from personalize.models.t5.checkpoint_import import T5XOptimizerState
 
 METRICS_FILE = "metrics.jsonl"
 CHECKPOINT_DIR = "checkpoints"
@@ -40,6 +44,7 @@ def _start_state(
     partitioner: Partitioner,
     init_key: jax.Array,
     pretrained_params: Any,
+    pretrained_optimizer_state: "T5XOptimizerState | None",
     log: MetricsLog,
 ) -> tuple[TrainState, TrainState, int]:
     shardings, abstract = state_shardings(
@@ -67,10 +72,34 @@ def _start_state(
         # must survive this run.
         params = jax.device_put(jax.tree_util.tree_map(
             lambda x: x.copy() if isinstance(x, jax.Array) else x, pretrained_params), shardings.params)
-        opt_state = jax.jit(optimizer.init, out_shardings=shardings.opt_state)(params)
-        state = TrainState(step=state.step, params=params, opt_state=opt_state)
-        log.message("started from the given pretrained parameters")
+        if pretrained_optimizer_state is None:
+            opt_state = jax.jit(optimizer.init, out_shardings=shardings.opt_state)(params)
+            state = TrainState(step=state.step, params=params, opt_state=opt_state)
+            log.message("started from the given pretrained parameters at step 0 (the checkpoint has no step or "
+                        "optimizer state, e.g. Hugging Face safetensors): TRAIN_STEPS counts from 0, Adafactor's "
+                        "statistics start fresh")
+        else:
+            state = _continue_t5x(params=params, shardings=shardings, optimizer=optimizer,
+                                  t5x_state=pretrained_optimizer_state, log=log)
+    elif pretrained_optimizer_state is not None:
+        raise ValueError("pretrained_optimizer_state is given without pretrained_params")
     return state, shardings, 0
+
+
+def _continue_t5x(*, params: Any, shardings: TrainState, optimizer: PartitionedOptimizer,
+                  t5x_state: "T5XOptimizerState", log: MetricsLog) -> TrainState:
+    """The train state at a T5X checkpoint's step with its Adafactor statistics, as T5X's fine-tuning restores it."""
+    if not hasattr(optimizer, "state_from_t5x"):
+        raise ValueError(f"{t5x_state.source}: {type(optimizer).__name__} cannot take a T5X checkpoint's optimizer "
+                         "state (use training.adafactor.Adafactor, as T5X does)")
+    opt_state = optimizer.state_from_t5x(params=params, step=t5x_state.step, param_states=t5x_state.param_states,
+                                         source=t5x_state.source)
+    opt_state = jax.device_put(opt_state, shardings.opt_state)
+    step = jax.device_put(jax.numpy.asarray(t5x_state.step, jax.numpy.int32), shardings.step)
+    statistics = "its Adafactor statistics" if t5x_state.param_states else "fresh Adafactor statistics (it has none)"
+    log.message(f"continuing the T5X checkpoint {t5x_state.source} at its step {t5x_state.step} with {statistics}: "
+                f"TRAIN_STEPS includes those steps, and the learning-rate schedule continues from there")
+    return TrainState(step=step, params=params, opt_state=opt_state)
 
 
 def train(
@@ -88,13 +117,19 @@ def train(
     keep_checkpoints: int | None = None,
     log_period: int = 100,
     z_loss: float = 1e-4,
-    loss_normalizing_factor: float | None = None,
+    label_smoothing: float = 0.0,
+    loss_normalizing_factor: LossNormalizingFactor = "NUM_REAL_TARGET_TOKENS",
     num_microbatches: int = 1,
     random_seed: int = 0,
     pretrained_params: Any = None,
+    pretrained_optimizer_state: "T5XOptimizerState | None" = None,
 ) -> TrainState:
     """Fine-tune until step `train_steps` (a total, as in T5X), resuming from MODEL_DIR/checkpoints if present.
 
+    `loss_normalizing_factor` is T5X's (training/objective.py); the default here, 'NUM_REAL_TARGET_TOKENS' (a
+    per-token mean), keeps the scale library callers were tuned with; gin/runs/finetune.gin binds T5X's None (a sum).
+    `pretrained_optimizer_state` (a T5X checkpoint's step and Adafactor statistics, with its `pretrained_params`)
+    continues that checkpoint's training as T5X does: TRAIN_STEPS then includes its steps.
     `pretrained_params` (an unboxed param tree, e.g. from the T5 checkpoint importer) is used only when the
     model directory has no checkpoint yet.
     """
@@ -117,6 +152,7 @@ def train(
             partitioner=partitioner,
             init_key=init_key,
             pretrained_params=pretrained_params,
+            pretrained_optimizer_state=pretrained_optimizer_state,
             log=log,
         )
         step_fn = compile_train_step(
@@ -126,6 +162,7 @@ def train(
             mesh=mesh,
             rules=rules,
             z_loss=z_loss,
+            label_smoothing=label_smoothing,
             loss_normalizing_factor=loss_normalizing_factor,
             num_microbatches=num_microbatches,
         )
@@ -134,7 +171,8 @@ def train(
         evaluate = None
         if validation_data is not None:
             eval_fn = compile_eval_step(
-                model=model, params_shardings=shardings.params, mesh=mesh, rules=rules, z_loss=z_loss
+                model=model, params_shardings=shardings.params, mesh=mesh, rules=rules, z_loss=z_loss,
+                label_smoothing=label_smoothing,
             )
             evaluate = lambda params: evaluate_batches(  # noqa: E731
                 eval_step=eval_fn, params=params, batches=iterate_batches(validation_data, shard=shard), to_global=to_global

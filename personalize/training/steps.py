@@ -12,7 +12,13 @@ from jax.sharding import NamedSharding, PartitionSpec
 
 from personalize.partitioning.axis_rules import LogicalAxisRules
 from personalize.partitioning.shardings import BATCH_LOGICAL_AXES, batch_sharding, partitioning_context
-from personalize.training.objective import loss_weights, normalizer, token_sums
+from personalize.training.objective import (
+    LossNormalizingFactor,
+    check_loss_normalizing_factor,
+    loss_weights,
+    objective,
+    token_sums,
+)
 from personalize.training.state import PartitionedOptimizer, TrainState
 
 Batch = Mapping[str, jax.Array]
@@ -22,7 +28,7 @@ _OPTIONAL_FEATURES = (
     "encoder_positions",
     "decoder_positions",
 )
-_SUM_KEYS = ("loss", "z_loss", "correct", "tokens")
+_SUM_KEYS = ("loss", "z_loss", "token_loss", "token_z_loss", "correct", "tokens")
 
 
 def logits_of(
@@ -58,20 +64,26 @@ def split_microbatches(batch: Batch, *, num_microbatches: int) -> dict[str, jax.
 
 
 def _gradients(
-    *, model: nn.Module, params: Any, batch: Batch, dropout_key: jax.Array, z_loss: float, norm: jax.Array
+    *,
+    model: nn.Module,
+    params: Any,
+    batch: Batch,
+    dropout_key: jax.Array,
+    z_loss: float,
+    label_smoothing: float,
+    loss_normalizing_factor: LossNormalizingFactor,
 ) -> tuple[Any, dict[str, jax.Array]]:
-    def objective(params: Any) -> tuple[jax.Array, dict[str, jax.Array]]:
+    def loss_of(params: Any) -> tuple[jax.Array, dict[str, jax.Array]]:
         logits = logits_of(model=model, params=params, batch=batch, enable_dropout=True, dropout_key=dropout_key)
-        sums = token_sums(
+        return objective(
             logits=logits,
-            targets=batch["decoder_target_tokens"],
-            weights=loss_weights(batch),
+            batch=batch,
             z_loss=z_loss,
-            norm=norm,
+            label_smoothing=label_smoothing,
+            loss_normalizing_factor=loss_normalizing_factor,
         )
-        return sums["loss"], sums
 
-    (_, sums), grads = jax.value_and_grad(objective, has_aux=True)(params)
+    (_, sums), grads = jax.value_and_grad(loss_of, has_aux=True)(params)
     return grads, sums
 
 
@@ -83,13 +95,25 @@ def train_step(
     model: nn.Module,
     optimizer: PartitionedOptimizer,
     z_loss: float,
-    loss_normalizing_factor: float | None,
+    label_smoothing: float,
+    loss_normalizing_factor: LossNormalizingFactor,
     num_microbatches: int,
 ) -> tuple[TrainState, dict[str, jax.Array]]:
-    """Gradients summed over microbatches, normalised once for the whole batch, then one optimizer update."""
-    norm = normalizer(weights=loss_weights(batch), loss_normalizing_factor=loss_normalizing_factor)
+    """Gradients of each microbatch's normalised loss, summed (as T5X: the factor is per microbatch), then one update.
+
+    Metrics: `loss` and `z_loss` are the objective (summed over microbatches, normalised as it is);
+    `cross_entropy` is the per-token mean cross-entropy over the real target tokens, whatever the normalisation,
+    comparable with the evaluation's.
+    """
     step_key = jax.random.fold_in(dropout_key, state.step)
-    gradients = functools.partial(_gradients, model=model, params=state.params, z_loss=z_loss, norm=norm)
+    gradients = functools.partial(
+        _gradients,
+        model=model,
+        params=state.params,
+        z_loss=z_loss,
+        label_smoothing=label_smoothing,
+        loss_normalizing_factor=loss_normalizing_factor,
+    )
     if num_microbatches == 1:
         grads, sums = gradients(batch=batch, dropout_key=step_key)
     else:
@@ -114,7 +138,7 @@ def train_step(
     metrics = {
         "loss": sums["loss"],
         "z_loss": sums["z_loss"],
-        "cross_entropy": (sums["loss"] - sums["z_loss"]) * norm / tokens,
+        "cross_entropy": (sums["token_loss"] - sums["token_z_loss"]) / tokens,
         "accuracy": sums["correct"] / tokens,
         "tokens": sums["tokens"],
         "learning_rate": optimizer.learning_rate_at(state.step),
@@ -123,11 +147,17 @@ def train_step(
     return new_state, metrics
 
 
-def eval_step(params: Any, batch: Batch, *, model: nn.Module, z_loss: float) -> dict[str, jax.Array]:
+def eval_step(
+    params: Any, batch: Batch, *, model: nn.Module, z_loss: float, label_smoothing: float = 0.0
+) -> dict[str, jax.Array]:
     """Teacher-forced token sums (no dropout); the caller adds them over the split, then divides."""
     logits = logits_of(model=model, params=params, batch=batch, enable_dropout=False)
     return token_sums(
-        logits=logits, targets=batch["decoder_target_tokens"], weights=loss_weights(batch), z_loss=z_loss
+        logits=logits,
+        targets=batch["decoder_target_tokens"],
+        weights=loss_weights(batch),
+        z_loss=z_loss,
+        label_smoothing=label_smoothing,
     )
 
 
@@ -139,18 +169,26 @@ def compile_train_step(
     mesh: jax.sharding.Mesh,
     rules: LogicalAxisRules,
     z_loss: float = 1e-4,
-    loss_normalizing_factor: float | None = None,
+    label_smoothing: float = 0.0,
+    loss_normalizing_factor: LossNormalizingFactor = None,
     num_microbatches: int = 1,
 ) -> Callable[[TrainState, Batch, jax.Array], tuple[TrainState, dict[str, jax.Array]]]:
-    """`train_step` under jit with the state's shardings in and out (the old state's buffers are donated)."""
+    """`train_step` under jit with the state's shardings in and out (the old state's buffers are donated).
+
+    `loss_normalizing_factor` as T5X's (see objective.py): None sums the loss over target tokens.
+    """
     if num_microbatches < 1:
         raise ValueError(f"num_microbatches must be >= 1, got {num_microbatches}")
+    if not 0.0 <= label_smoothing < 1.0:
+        raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing!r}")
+    loss_normalizing_factor = check_loss_normalizing_factor(loss_normalizing_factor)
     replicated = NamedSharding(mesh, PartitionSpec())
     step = functools.partial(
         train_step,
         model=model,
         optimizer=optimizer,
         z_loss=z_loss,
+        label_smoothing=label_smoothing,
         loss_normalizing_factor=loss_normalizing_factor,
         num_microbatches=num_microbatches,
     )
@@ -165,16 +203,28 @@ def compile_train_step(
         with partitioning_context(mesh=mesh, rules=rules):
             return jitted(state, batch, dropout_key)
 
+    def lower(state: Any, batch: Any, dropout_key: Any) -> jax.stages.Lowered:
+        """The same step lowered for (abstract) arguments: `personalize compile` compiles it for a TPU slice."""
+        with partitioning_context(mesh=mesh, rules=rules):
+            return jitted.lower(state, batch, dropout_key)
+
+    run.lower = lower
     return run
 
 
 def compile_eval_step(
-    *, model: nn.Module, params_shardings: Any, mesh: jax.sharding.Mesh, rules: LogicalAxisRules, z_loss: float = 1e-4
+    *,
+    model: nn.Module,
+    params_shardings: Any,
+    mesh: jax.sharding.Mesh,
+    rules: LogicalAxisRules,
+    z_loss: float = 1e-4,
+    label_smoothing: float = 0.0,
 ) -> Callable[[Any, Batch], dict[str, jax.Array]]:
     """`eval_step` under jit with the params' shardings."""
     replicated = NamedSharding(mesh, PartitionSpec())
     jitted = jax.jit(
-        functools.partial(eval_step, model=model, z_loss=z_loss),
+        functools.partial(eval_step, model=model, z_loss=z_loss, label_smoothing=label_smoothing),
         in_shardings=(params_shardings, batch_sharding(mesh=mesh, rules=rules)),
         out_shardings=replicated,
     )

@@ -12,6 +12,7 @@ All arrays come back as float32 numpy arrays in a nested dict, ready for `{'para
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import struct
@@ -234,29 +235,76 @@ def _read_tensorstore(*, spec: dict[str, Any], checkpoint_dir: str, name: str) -
     return np.asarray(array)
 
 
-def load_t5x(*, path: str, config: T5Config) -> dict[str, Any]:
-    """The `target` parameters of a local T5X checkpoint folder (or its `checkpoint` file), checked against
-    `config`."""
+def _t5x_contents(path: str) -> tuple[str, dict[str, Any]]:
+    """(the `checkpoint` file, its train state {'target': params, 'state': {'step', 'param_states'}})."""
     checkpoint_file = os.path.join(path, "checkpoint") if os.path.isdir(path) else path
     if not os.path.isfile(checkpoint_file):
         raise CheckpointImportError(f"{path}: no T5X `checkpoint` msgpack file")
-    checkpoint_dir = os.path.dirname(checkpoint_file)
     with open(checkpoint_file, "rb") as f:
         contents = serialization.msgpack_restore(f.read())
     # Version 0 files hold the optimizer state at the top; later versions nest it under 'optimizer'.
     state = contents["optimizer"] if contents.get("version", 0) else contents
     if "target" not in state:
         raise CheckpointImportError(f"{checkpoint_file}: no 'target' parameters (keys: {sorted(state)})")
-    flat = traverse_util.flatten_dict(state["target"], is_leaf=lambda _, v: isinstance(v, dict) and "driver" in v)
-    params = {}
+    return checkpoint_file, state
+
+
+def _read_arrays(*, tree: Mapping[str, Any], checkpoint_file: str, prefix: str) -> dict[tuple[str, ...], np.ndarray]:
+    """Flat {path: array} of a T5X subtree whose leaves are TensorStore specs or inline arrays (None is skipped)."""
+    flat = traverse_util.flatten_dict(dict(tree), is_leaf=lambda _, v: isinstance(v, dict) and "driver" in v)
+    arrays = {}
     for key, leaf in flat.items():
-        name = "/".join(key)
+        if leaf is None:
+            continue
         if isinstance(leaf, dict):
-            leaf = _read_tensorstore(spec=leaf, checkpoint_dir=checkpoint_dir, name=name)
-        params[key] = np.asarray(leaf, dtype=np.float32)
-    params = traverse_util.unflatten_dict(params)
+            leaf = _read_tensorstore(spec=leaf, checkpoint_dir=os.path.dirname(checkpoint_file),
+                                     name=f"{prefix}/{'/'.join(key)}")
+        arrays[key] = np.asarray(leaf)
+    return arrays
+
+
+def load_t5x(*, path: str, config: T5Config) -> dict[str, Any]:
+    """The `target` parameters of a local T5X checkpoint folder (or its `checkpoint` file), checked against
+    `config`."""
+    checkpoint_file, state = _t5x_contents(path)
+    flat = _read_arrays(tree=state["target"], checkpoint_file=checkpoint_file, prefix="target")
+    params = traverse_util.unflatten_dict({key: value.astype(np.float32) for key, value in flat.items()})
     check_params(config=config, params=params, source=checkpoint_file)
     return params
+
+
+ADAFACTOR_STATISTICS = ("v_row", "v_col", "v", "m")
+
+
+@dataclasses.dataclass(frozen=True)
+class T5XOptimizerState:
+    """What a T5X checkpoint holds besides the parameters: the step and Adafactor's per-parameter statistics.
+
+    param_states: '/'-joined parameter path -> {'v_row', 'v_col', 'v', 'm'} float32 arrays (T5X's
+    `state/param_states/<path>/<name>`); empty when the checkpoint holds the step only.
+    """
+
+    step: int
+    param_states: dict[str, dict[str, np.ndarray]]
+    source: str
+
+
+def load_t5x_optimizer_state(*, path: str) -> T5XOptimizerState:
+    """The step (`state/step`) and Adafactor statistics (`state/param_states`) of a local T5X checkpoint."""
+    checkpoint_file, state = _t5x_contents(path)
+    optimizer_state = state.get("state") or {}
+    if "step" not in optimizer_state:
+        raise CheckpointImportError(f"{checkpoint_file}: no 'state/step' (keys of 'state': {sorted(optimizer_state)})")
+    step = int(np.asarray(optimizer_state["step"]))
+    param_states: dict[str, dict[str, np.ndarray]] = {}
+    flat = _read_arrays(tree=optimizer_state.get("param_states") or {}, checkpoint_file=checkpoint_file,
+                        prefix="state/param_states")
+    for key, value in flat.items():
+        if key[-1] not in ADAFACTOR_STATISTICS:
+            raise CheckpointImportError(f"{checkpoint_file}: state/param_states/{'/'.join(key)} is not an Adafactor "
+                                        f"statistic ({', '.join(ADAFACTOR_STATISTICS)})")
+        param_states.setdefault("/".join(key[:-1]), {})[key[-1]] = value.astype(np.float32)
+    return T5XOptimizerState(step=step, param_states=param_states, source=checkpoint_file)
 
 
 CHECKPOINT_FORMATS = ("hf", "t5x")
@@ -264,7 +312,7 @@ CHECKPOINT_FORMATS = ("hf", "t5x")
 
 def initial_params(*, path: str | None, checkpoint_format: str, config: T5Config | None = None
                    ) -> dict[str, Any] | None:
-    """The parameters a fine-tuning run starts from (gin: INITIAL_CHECKPOINT), or None to start from scratch.
+    """The parameters a fine-tuning run starts from (gin: INITIAL_CHECKPOINT_PATH), or None to start from scratch.
 
     `config` (bound to MODEL_CONFIG by the model gins) must describe the checkpoint's shapes.
     """
@@ -279,3 +327,16 @@ def initial_params(*, path: str | None, checkpoint_format: str, config: T5Config
     _, params = load_hf_t5(path=path, dtype=config.dtype)
     check_params(config=config, params=params, source=path)
     return params
+
+
+def initial_optimizer_state(*, path: str | None, checkpoint_format: str) -> T5XOptimizerState | None:
+    """The step and optimizer statistics a fine-tuning run continues from (gin: INITIAL_CHECKPOINT_PATH).
+
+    A T5X checkpoint has them, so TRAIN_STEPS counts its steps, as in T5X; a Hugging Face checkpoint has neither
+    (None: training starts at step 0 with fresh Adafactor statistics).
+    """
+    if path is None or checkpoint_format == "hf":
+        return None
+    if checkpoint_format not in CHECKPOINT_FORMATS:
+        raise CheckpointImportError(f"checkpoint_format must be one of {CHECKPOINT_FORMATS}, got {checkpoint_format!r}")
+    return load_t5x_optimizer_state(path=path)
