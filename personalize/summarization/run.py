@@ -32,15 +32,10 @@ def minilm_encoder() -> TextEncoder:
 
 
 def write_sumctx_training_examples(*, ranked_dir: str, output_dir: str, encoder: TextEncoder | None = None,
-                                   strategy: str = "RankDocBySnpt", prepared_dir: str | None = None, seed: int = 0,
-                                   by: str = "user") -> dict[str, Any]:
-    """SumCtx weak labels with `encoder` (MiniLM when None; bind a GTR DenseEncoder in gin for the paper's).
-
-    The ranked entries' snippets come from the prepared documents: `prepared_dir`, by default the directory the
-    ranked manifest names (give it when the prepared dataset has moved since ranking).
-    """
+                                   strategy: str = "RankDocBySnpt", seed: int = 0, by: str = "user") -> dict[str, Any]:
+    """SumCtx weak labels with `encoder` (MiniLM when None; bind a GTR DenseEncoder in gin for the paper's)."""
     return write_sumctx_examples(ranked_dir=ranked_dir, output_dir=output_dir, encoder=encoder or minilm_encoder(),
-                                 strategy=strategy, prepared_dir=prepared_dir, seed=seed, by=by)
+                                 strategy=strategy, seed=seed, by=by)
 
 
 STAGES = {"SumCtx": write_sumctx_training_examples, "SumCtxIndCorpus": write_corpus_examples,

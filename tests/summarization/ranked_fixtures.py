@@ -1,5 +1,4 @@
-"""Helpers of the summarization tests: a hand-written ranked-contexts directory over a prepared dataset, and fake
-encoders."""
+"""Helpers of the summarization tests: a hand-written ranked-contexts directory and fake encoders."""
 
 import hashlib
 import json
@@ -7,34 +6,21 @@ import os
 
 import numpy as np
 
-from personalize.corpus.document import Document
-from personalize.preparation.dataset import write_prepared_dataset
-
 STRATEGY = "RankDocBySnpt"
 SEPARATOR = "\n"
 
 
 def ranked_record(*, example_id, user_id, split, past, target):
-    """A ranked record whose context is the past documents `past` ({doc_id: body}) joined as ranking joins them."""
+    """A ranked record whose context is the entry texts `past` ({entry_id: text}) joined as ranking joins them,
+    with each entry's length (`entry_chars`) as ranking records it."""
     return {"example_id": example_id, "user_id": user_id, "doc_id": example_id, "split": split, "title": None,
             "immediate_context": f"start of {example_id}", "target": target,
             "contexts": {STRATEGY: {"entry_ids": list(past), "scores": [1.0] * len(past),
-                                    "text": SEPARATOR.join(past.values())}}}
+                                    "text": SEPARATOR.join(past.values()),
+                                    "entry_chars": [len(text) for text in past.values()]}}}
 
 
 def write_ranked(path, records_by_split, num_shards=2):
-    """The ranked directory of `records_by_split` and, beside it, the prepared dataset holding their past documents
-    (named in the ranked manifest's settings, as `personalize rank` records it)."""
-    prepared_dir = os.path.join(os.path.dirname(str(path)), "prepared")
-    documents = {}
-    for records in records_by_split.values():
-        for record in records:
-            for index, doc_id in enumerate(record["contexts"][STRATEGY]["entry_ids"]):
-                body = record["contexts"][STRATEGY]["text"].split(SEPARATOR)[index]
-                documents.setdefault(record["user_id"], []).append(
-                    Document(user_id=record["user_id"], doc_id=doc_id, timestamp=float(index), body=body))
-    write_prepared_dataset(output_dir=prepared_dir, documents_by_user=documents, examples=[], num_shards=num_shards,
-                           settings={})
     os.makedirs(path, exist_ok=True)
     shards = {}
     for split, records in records_by_split.items():
@@ -46,8 +32,7 @@ def write_ranked(path, records_by_split, num_shards=2):
         shards[split] = names
     with open(os.path.join(path, "manifest.json"), "w", encoding="utf-8") as handle:
         json.dump({"format": "personalize.ranked/1", "strategies": [STRATEGY], "num_shards": num_shards,
-                   "shards": shards, "settings": {"separator": SEPARATOR, "max_chars": 2500,
-                                                  "prepared_dir": prepared_dir}}, handle)
+                   "shards": shards, "settings": {"separator": SEPARATOR, "max_chars": 2500}}, handle)
     return str(path)
 
 

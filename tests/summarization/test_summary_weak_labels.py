@@ -8,15 +8,11 @@ import numpy as np
 import pytest
 
 from ranked_fixtures import HashEncoder, ranked_record, sentence_splitter, write_ranked
-from personalize.corpus.document import Document
 from personalize.pipeline.ranked import RankedDataset
-from personalize.ranking.context import join_entries
-from personalize.retrieval.document_text import document_text
-from personalize.retrieval.snippets import document_snippets
+from personalize.ranking.context import entry_lengths, join_entries
 from personalize.summarization.context_dependent import write_sumctx_examples
 from personalize.summarization.seq2seq_examples import read_examples
-from personalize.summarization.weak_labels import (entry_snippets, entry_text, pick_snippets, shown_pieces,
-                                                   summary_weak_label, text_snippets)
+from personalize.summarization.weak_labels import entry_snippets, pick_snippets, summary_weak_label, text_snippets
 
 
 class TableEncoder:
@@ -51,8 +47,7 @@ def test_ties_go_to_the_earlier_entry():
 
 
 def test_summary_weak_label_joins_in_target_order():
-    label = summary_weak_label(target_snippets=["T1.", "T2.", "T3."], entry_snippets=[["E0."], ["E1.", "E2."]],
-                               encoder=ENCODER)
+    label = summary_weak_label(target_snippets=["T1.", "T2.", "T3."], entries=[["E0."], ["E1.", "E2."]], encoder=ENCODER)
     assert label == "E1. E2. E0."
 
 
@@ -66,8 +61,7 @@ def test_label_uses_only_entry_snippets_each_at_most_once():
         assert len(picked) == min(len(entries), len(targets))
         assert len(set(picked)) == len(picked)
         assert all(0 <= index < len(entries) for index in picked)
-        label = summary_weak_label(target_snippets=targets, entry_snippets=[entries[:2], entries[2:]],
-                                   encoder=encoder)
+        label = summary_weak_label(target_snippets=targets, entries=[entries[:2], entries[2:]], encoder=encoder)
         pieces = sentence_splitter(label)
         assert len(pieces) == len(set(pieces)) == len(picked)
         assert set(pieces) <= set(entries)
@@ -79,39 +73,21 @@ def test_text_snippets_are_the_retrieval_snippets():
     assert len(snippets) == 2 and len(snippets[0]) >= 250 and snippets[1].startswith("This sentence")
 
 
-def test_shown_pieces_invert_the_ranking_join():
-    texts = ["First doc.", "Second doc here.", "Third."]
-    context, kept = join_entries(texts=texts, max_chars=20, separator="\n")
-    assert (context, kept) == ("First doc.\nSecond do", 2)
-    assert shown_pieces(context=context, texts=texts[:kept], separator="\n") == ["First doc.", "Second do"]
-    assert shown_pieces(context="First doc.\nThird.", texts=["First doc.", "Third."], separator="\n") == [
-        "First doc.", "Third."]
-    with pytest.raises(ValueError, match="entry 1's text is not at character 11"):
-        shown_pieces(context="First doc.\nSecond doc here.", texts=["First doc.", "Third."], separator="\n")
-    with pytest.raises(ValueError, match="cut short but is not the last"):
-        shown_pieces(context="First", texts=["First doc.", "Third."], separator="\n")
-    with pytest.raises(ValueError, match="characters after its 1 entries"):
-        shown_pieces(context="First doc.\nThird.", texts=["First doc."], separator="\n")
-
-
-def test_entry_snippets_are_the_ranking_snippets_of_the_shown_part():
-    body = "Roses need water. " * 20  # 360 characters: two snippets
-    document = Document(user_id="u", doc_id="d", timestamp=0.0, title="My garden", body=body.strip())
-    documents = {"d": document}
-    whole = document_text(document)
-    assert entry_text(entry_id="d", documents=documents) == whole
-    assert entry_snippets(entry_id="d", piece=whole, documents=documents) == [
-        s.text for s in document_snippets(document=document)]
-    # The context cut the document 40 characters in: the title, then the body's first 30 characters.
-    assert entry_snippets(entry_id="d", piece=whole[:40], documents=documents) == [
-        "My garden Roses need water. Roses need w"]
-    assert entry_snippets(entry_id="d", piece="My gar", documents=documents) == ["My gar"]
-    # RankSnippet's entries are snippets 'doc_id#k': one snippet each.
-    second = document_snippets(document=document)[1].text
-    assert entry_text(entry_id="d#1", documents=documents) == second
-    assert entry_snippets(entry_id="d#1", piece=second, documents=documents) == [second]
-    with pytest.raises(KeyError, match="'e#0' is neither a document"):
-        entry_text(entry_id="e#0", documents=documents)
+def test_entry_snippets_split_each_entry_on_its_own():
+    # A titled document's text holds a newline (title, newline, body) like the separator; the third entry is cut
+    # by the character budget (here 150) after 28 characters.
+    body = "Roses need water every day. " * 3
+    texts = ["My garden\n" + body.strip(), "Short entry. Two sentences.", "Tomatoes ripen late this year. " * 3]
+    context, kept = join_entries(texts=texts, max_chars=150, separator="\n")
+    lengths = entry_lengths(texts=texts, context=context, separator="\n")
+    assert kept == 3 and lengths == [93, 27, 28]
+    assert entry_snippets(context={"text": context, "entry_chars": lengths}, separator="\n") == [
+        [texts[0]], ["Short entry. Two sentences."], ["Tomatoes ripen late this yea"]]
+    # A ranking made before entry lengths were recorded: cut at every separator (never across two entries).
+    legacy = entry_snippets(context={"text": "First doc.\nSecond doc."}, separator="\n")
+    assert legacy == [["First doc."], ["Second doc."]]
+    with pytest.raises(ValueError, match="do not cut the context into its entries"):
+        entry_snippets(context={"text": "First doc.\nSecond doc.", "entry_chars": [4, 5]}, separator="\n")
 
 
 def _straddle_ranked_dir(tmp_path):
@@ -142,13 +118,12 @@ def test_a_label_never_straddles_two_entries(tmp_path):
         assert example["targets"] in {f"{a} {b}" for a, b in itertools.permutations(entries, 2)}, example
 
 
-def test_a_context_that_does_not_match_the_documents_fails_clearly(tmp_path):
+def test_lengths_that_do_not_fit_the_context_fail_naming_the_example(tmp_path):
     ranked_dir = _straddle_ranked_dir(tmp_path)
     shard = sorted(glob.glob(f"{ranked_dir}/train-*.jsonl"))[0]
     records = [json.loads(line) for line in open(shard, encoding="utf-8")]
-    records[0]["contexts"]["RankDocBySnpt"]["text"] = records[0]["contexts"]["RankDocBySnpt"]["text"].replace(
-        "talks", "writes")
+    records[0]["contexts"]["RankDocBySnpt"]["entry_chars"][0] += 1
     with open(shard, "w", encoding="utf-8") as handle:
         handle.writelines(json.dumps(r) + "\n" for r in records)
-    with pytest.raises(ValueError, match=f"example '{records[0]['example_id']}', RankDocBySnpt: the context is not"):
+    with pytest.raises(ValueError, match=f"example '{records[0]['example_id']}', RankDocBySnpt: entry lengths"):
         write_sumctx_examples(ranked_dir=ranked_dir, output_dir=str(tmp_path / "out"), encoder=HashEncoder())
