@@ -20,6 +20,8 @@ SUBCOMMANDS = {
     "eval": "personalize.cli.run_modes:EVAL",
     "infer": "personalize.cli.run_modes:INFER",
     "experiment": "personalize.cli.experiment",
+    "pretrain": "personalize.cli.pretrain",
+    "export-checkpoint": "personalize.cli.export_checkpoint",
     "export": "personalize.cli.export",
     "evaluate-lamp": "personalize.cli.export:EVALUATE_LAMP",
 }

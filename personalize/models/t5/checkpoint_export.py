@@ -114,3 +114,42 @@ def export_checkpoint(*, params: Mapping[str, Any], config: T5Config, output_dir
     if checkpoint_format == "t5x":
         return export_t5x(params=params, config=config, output_dir=output_dir, step=step)
     raise ValueError(f"checkpoint_format must be one of {EXPORT_FORMATS}, got {checkpoint_format!r}")
+
+
+def export_model_dir(*, model_dir: str, output_dir: str, checkpoint_format: str, model_config: T5Config,
+                     step: int | None = None, vocabulary_path: str | None = None) -> dict[str, Any]:
+    """Exports the params of MODEL_DIR/checkpoints/<step> (default: the latest) of a `personalize train`,
+    experiment or pre-training run. `vocabulary_path`: the run's SentencePiece model, whose size (padded to a
+    multiple of 128, as those runs pad it) replaces model_config.vocab_size; it is copied beside the export."""
+    import dataclasses
+
+    import jax
+    from flax.core import meta
+
+    from personalize.models.t5.network import Transformer
+    from personalize.partitioning.partitioner import make_partitioner
+    from personalize.training import checkpoints
+    from personalize.training.evaluation import abstract_params
+    from personalize.training.finetune import CHECKPOINT_DIR
+
+    if vocabulary_path is not None:
+        from personalize.vocabulary.sentencepiece_vocabulary import load_vocabulary
+
+        rows = load_vocabulary(path=vocabulary_path).vocab_size
+        model_config = dataclasses.replace(model_config, vocab_size=-(-rows // 128) * 128)
+    directory = os.path.join(model_dir, CHECKPOINT_DIR)
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(f"{model_dir}: no {CHECKPOINT_DIR}/ folder (not a trained MODEL_DIR)")
+    manager = checkpoints.open_manager(directory=directory, keep=None)
+    try:
+        abstract, _ = abstract_params(model=Transformer(model_config), task_feature_lengths={"inputs": 1, "targets": 1},
+                                      partitioner=make_partitioner(num_partitions=1))
+        params, step = checkpoints.restore_params(manager=manager, abstract_params=abstract, step=step)
+    finally:
+        manager.close()
+    params = meta.unbox(jax.device_get(params))
+    export_checkpoint(params=params, config=model_config, output_dir=output_dir, checkpoint_format=checkpoint_format,
+                      step=step)
+    if vocabulary_path is not None:
+        shutil.copyfile(vocabulary_path, os.path.join(output_dir, "spm.model"))
+    return {"step": step, "output_dir": output_dir, "checkpoint_format": checkpoint_format}
