@@ -248,7 +248,8 @@ def test_hand_made_user_orders_by_each_strategy_and_handles_no_past_documents():
     records = rank_user_contexts(documents=documents, examples=examples,
                                  settings=RankingSettings(strategies=ALL, bm25_statistics="candidates"),
                                  encoder=HashingEncoder())
-    assert all(c == {"entry_ids": [], "scores": [], "text": ""} for c in records[0]["contexts"].values())
+    assert all(c == {"entry_ids": [], "scores": [], "text": "", "entry_chars": []}
+               for c in records[0]["contexts"].values())
     contexts = records[1]["contexts"]
     assert contexts["RecentDoc"]["entry_ids"] == ["d3", "d2", "d1"]
     assert contexts["RecentDoc"]["scores"] == [3.0, 2.0, 1.0]
@@ -278,3 +279,55 @@ def test_in_process_encodes_each_shard_in_one_batched_call(prepared_dir, tmp_pat
     beam_ranking.run_in_process(prepared_dir=prepared_dir, output_dir=str(tmp_path), settings=settings,
                                 encoder_factory=factory, num_shards=2, manifest_settings=settings.to_json())
     assert len(encoders) == 1 and encoders[0].calls == 2  # one call per shard, not one per user (6 users)
+
+
+class WordEncoder:
+    """One dimension per distinct word (no hashing collisions), L2-normalised: texts without a shared word have
+    similarity exactly 0, so hand-made orderings are exact."""
+
+    dim = 128
+
+    def __init__(self):
+        self.index = {}
+
+    def encode(self, texts):
+        vectors = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for word in re.findall(r"\w+", text.lower()):
+                vectors[row, self.index.setdefault(word, len(self.index))] += 1.0
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        return vectors / np.where(norms == 0, 1.0, norms)
+
+
+# x_t shares words only with "violin"; the rest of d_t is about the garden, so d_t as the query would rank
+# "tomato" first.
+QUERY_DOCUMENTS = [_doc("violin", 1.0, "The violin concert with the orchestra was a wonderful evening of music."),
+                   _doc("tomato", 2.0, "Tomato plants need compost, sunshine and careful watering in the garden."),
+                   _doc("bicycle", 3.0, "My bicycle chain broke on the hill, so I walked home in the rain.")]
+X_T = "Violin concert tonight"
+D_T = X_T + " was short; then tomato plants, compost, watering and sunshine kept me in the garden until dark."
+# The paper's ranking query is x_t. Only violin shares a word with it; tomato and bicycle score 0 and follow, the
+# more recent first (tie_break_key). RecentDoc ignores the query.
+X_T_ORDER = {"RecentDoc": ["bicycle", "tomato", "violin"], "RankDocBM25": ["violin", "bicycle", "tomato"],
+             "RankDocDense": ["violin", "bicycle", "tomato"], "RankSnippet": ["violin#0", "bicycle#0", "tomato#0"],
+             "RankDocBySnpt": ["violin", "bicycle", "tomato"]}
+
+
+def _query_example(*, immediate_context):
+    return Example(example_id="u/d4", user_id="u", doc_id="d4", timestamp=4.0, title=None, target=D_T,
+                   immediate_context=immediate_context, context_doc_ids=("violin", "tomato", "bicycle"), split="test")
+
+
+def _orders(example):
+    (record,) = rank_user_contexts(documents=QUERY_DOCUMENTS, examples=[example], encoder=WordEncoder(),
+                                   settings=RankingSettings(strategies=ALL, bm25_statistics="candidates"))
+    return {name: context["entry_ids"] for name, context in record["contexts"].items()}
+
+
+def test_the_ranking_query_is_x_t_never_d_t():
+    assert _orders(_query_example(immediate_context=X_T)) == X_T_ORDER
+    # The premise: with d_t as the query every query-based strategy would put tomato first, so the check above
+    # tells the two queries apart.
+    by_target = _orders(_query_example(immediate_context=D_T))
+    for name in ALL[1:]:
+        assert by_target[name][0].startswith("tomato") and by_target[name] != X_T_ORDER[name], name
