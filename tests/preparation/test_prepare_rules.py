@@ -56,6 +56,24 @@ def test_immediate_context_is_title_then_first_150_characters():
     assert immediate_context(title="  ", body=body, num_chars=10) == body[:10]
 
 
+@pytest.mark.parametrize("num_chars", [150, 60])
+def test_prepare_corpus_gives_every_example_its_title_then_the_first_characters_of_its_body(num_chars):
+    """x_t as `prepare_corpus` writes it into each Example, spelled out here without the helper: a title (stripped)
+    and a newline, then the body's first `num_chars` characters; an untitled or blank-titled document has the body
+    part alone."""
+    titles = [None, "Trip to Lisbon", "  A padded title  ", "   ", "", None, "Last one"]
+    documents = [doc("u", i, title=titles[i], body="".join(chr(ord("a") + (i + k) % 26) for k in range(400)))
+                 for i in range(len(titles))]
+    prepared = prepare_corpus(documents, min_examples_per_user=5, immediate_context_chars=num_chars)
+    by_doc = {d.doc_id: d for d in documents}
+    assert len(prepared.examples) == 5  # u-2 .. u-6: two earlier documents each
+    expected = {"u-2": "A padded title\n", "u-3": "", "u-4": "", "u-5": "", "u-6": "Last one\n"}
+    for example in prepared.examples:
+        body = by_doc[example.doc_id].body
+        assert example.immediate_context == expected[example.doc_id] + body[:num_chars], example.doc_id
+        assert example.target == body and len(body) > num_chars
+
+
 def corpus(num_users=40, docs_per_user=12):
     return [doc(f"user{u:02d}", i) for u in range(num_users) for i in range(docs_per_user)]
 
