@@ -11,7 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from personalize.decoding.beam_search import brevity_penalty
+from personalize.decoding.beam_search import NEG_INF, brevity_penalty
 from personalize.decoding.generate import generate, make_tokens_to_logits, prefill_cache
 from personalize.models.t5.config import T5Config
 from personalize.models.t5.network import Transformer
@@ -84,15 +84,15 @@ def test_beam_search_equals_exhaustive_search(alpha):
     model, params = _model(vocab_size=vocab)
     encoder_tokens = jnp.array([[3, 4, 5, 2, 1]], jnp.int32)
 
-    # Every sequence a decoder can emit: ends in EOS before max_length, or is cut at max_length.
+    # Every finished hypothesis: it ends in EOS at or before max_length (as in T5X, a sequence cut at max_length
+    # is not finished).
     sequences, lengths = [], []
     for n in range(1, max_length + 1):
         for prefix in itertools.product([t for t in range(vocab) if t != EOS], repeat=n - 1):
-            for last in range(vocab) if n == max_length else [EOS]:
-                sequences.append(list(prefix) + [last] + [0] * (max_length - n))
-                lengths.append(n)
+            sequences.append(list(prefix) + [EOS] + [0] * (max_length - n))
+            lengths.append(n)
     sequences, lengths = jnp.array(sequences, jnp.int32), jnp.array(lengths)
-    assert sequences.shape[0] == 1 + 5 + 25 + 125 * 6
+    assert sequences.shape[0] == 1 + 5 + 25 + 125
     scores = _sequence_log_probs(model, params, encoder_tokens, sequences, lengths)
     scores = scores / np.asarray(brevity_penalty(length=lengths, alpha=alpha))
     order = np.argsort(-scores)
@@ -107,6 +107,7 @@ def test_beam_search_equals_exhaustive_search(alpha):
     beam4 = generate(model=model, params=params, encoder_input_tokens=encoder_tokens, max_decode_length=max_length,
                      num_beams=4, alpha=alpha)
     found = {tuple(map(int, s)): float(v) for s, v in zip(np.asarray(sequences), scores)}
+    assert float(beam4.scores[0, -1]) > NEG_INF / 2, "fewer than 4 hypotheses ended in EOS"
     for sequence, score in zip(np.asarray(beam4.sequences[0]), np.asarray(beam4.scores[0])):
         assert found[tuple(map(int, sequence))] == pytest.approx(float(score), abs=1e-5)
     assert np.all(np.diff(np.asarray(beam4.scores[0])) <= 0)
