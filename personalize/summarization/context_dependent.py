@@ -37,13 +37,13 @@ def write_sumctx_examples(
             raise ValueError(f"{ranked_dir}: example {record['example_id']!r}, {strategy}: {error}") from None
         return text_snippets(record["target"]), entries
 
+    by_example = {record["example_id"]: snippets(record) for split in ranked.splits for record in ranked.examples(split)}
     encoder = PrefetchedEncoder(encoder)
-    encoder.prefetch([snippet for split in ranked.splits for record in ranked.examples(split)
-                      for target, entries in [snippets(record)]
+    encoder.prefetch([snippet for target, entries in by_example.values()
                       for snippet in [*target, *(s for entry in entries for s in entry)]])
 
     def label(record) -> str:
-        target, entries = snippets(record)
+        target, entries = by_example[record["example_id"]]
         return summary_weak_label(target_snippets=target, entries=entries, encoder=encoder)
 
     return write_weak_label_examples(ranked=ranked, strategy=strategy, variant="SumCtx",
