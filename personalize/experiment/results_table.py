@@ -41,6 +41,7 @@ CHECK_COLUMNS = {
     "targets_context_use": "targets' context use (%)",
 }
 _PERCENT_CHECKS = ("distinct", "repeated_trigrams", "context_use", "targets_context_use")
+_Fields = Mapping[str, tuple[str, str | None]]  # example id -> (x_t, past passages or None)
 
 
 def row_scores(predictions_path: str) -> dict[str, float]:
@@ -76,15 +77,17 @@ def metric_intervals(
     *, targets: Sequence[str], predictions: Sequence[str], resamples: int = RESAMPLES, seed: int = SEED
 ) -> dict[str, tuple[float, float]]:
     """column -> 95% bootstrap interval over the examples, of the same figure `row_scores` reports."""
-    intervals = {"BLEU": bootstrap_interval(values=bleu_statistics(targets, predictions), statistic=bleu_from_statistics,
-                                            resamples=resamples, seed=seed)}
+    statistics = bleu_statistics(targets, predictions)
+    intervals = {"BLEU": bootstrap_interval(values=statistics, statistic=bleu_from_statistics, resamples=resamples,
+                                            seed=seed)}
     per_example = per_example_scores(targets, predictions)
     for column in COLUMNS[1:]:
-        intervals[column] = bootstrap_interval(values=per_example[_KEY_OF_COLUMN[column]], resamples=resamples, seed=seed)
+        values = per_example[_KEY_OF_COLUMN[column]]
+        intervals[column] = bootstrap_interval(values=values, resamples=resamples, seed=seed)
     return intervals
 
 
-def _parsed_inputs(records: Mapping[str, dict], *, path: str) -> dict[str, tuple[str, str | None]] | None:
+def _parsed_inputs(records: Mapping[str, dict], *, path: str) -> _Fields | None:
     """example id -> (x_t, past passages or None), from the rendered `inputs` each record carries.
 
     None for a file whose records carry no `inputs` at all (hand-made files): its context use is then unknown.
@@ -103,22 +106,23 @@ def _parsed_inputs(records: Mapping[str, dict], *, path: str) -> dict[str, tuple
     return fields
 
 
-def _has_passages(fields: Mapping[str, tuple[str, str | None]] | None) -> bool:
+def _has_passages(fields: _Fields | None) -> bool:
     return fields is not None and any(p is not None for _, p in fields.values())
 
 
-def _context_row(inputs: Mapping[str, Mapping[str, tuple[str, str | None]] | None], *, requested: str | None) -> str | None:
+def _context_row(inputs: Mapping[str, _Fields | None], *, requested: str | None) -> str | None:
     with_passages = [row for row, fields in inputs.items() if _has_passages(fields)]
     if requested is not None:
         if requested not in with_passages:
-            raise ValueError(f"context_row {requested!r} has no past passages in its inputs (rows with them: {with_passages})")
+            raise ValueError(f"context_row {requested!r} has no past passages in its inputs "
+                             f"(rows with them: {with_passages})")
         return requested
     if DEFAULT_CONTEXT_ROW in with_passages:
         return DEFAULT_CONTEXT_ROW
     return with_passages[0] if with_passages else None
 
 
-def _past_passages(fields: Mapping[str, tuple[str, str | None]], *, ids: Sequence[str], path: str, source: str) -> list[str]:
+def _past_passages(fields: _Fields, *, ids: Sequence[str], path: str, source: str) -> list[str]:
     missing = [i for i in ids if i not in fields]
     if missing:
         raise ValueError(f"{path}: examples {missing[:3]} are not in {source}, whose past passages the generation "
@@ -217,8 +221,8 @@ def format_markdown(results: Sequence[dict], *, title: str, paper_dataset: str |
               "passages but not in x_t, averaged; targets' context use is the same measure on the real documents."]
     borrowed = sorted({r["context_from"] for r in results if r["context_from"] not in (None, r["row"])})
     if borrowed:
-        lines.append(f"`‡`: the row has no past passages; its context use is measured against {', '.join(borrowed)}'s "
-                     "past passages for the same examples, so it shows what chance gives.")
+        lines.append("`‡`: the row has no past passages; its context use is measured against "
+                     f"{', '.join(borrowed)}'s past passages for the same examples, so it shows what chance gives.")
     return "\n".join(lines)
 
 
@@ -230,7 +234,8 @@ def _write_csv(results: Sequence[dict], *, path: str, paper_dataset: str | None)
                          "context passages from", *(f"paper {c}" for c in COLUMNS)])
         for result in results:
             paper = PAPER_RESULTS.get(result["row"], {}).get(paper_dataset or "", (math.nan,) * 4)
-            checks = [f"{(100.0 if key in _PERCENT_CHECKS else 1.0) * result['checks'][key]:.4f}" for key in CHECK_COLUMNS]
+            checks = [f"{(100.0 if key in _PERCENT_CHECKS else 1.0) * result['checks'][key]:.4f}"
+                      for key in CHECK_COLUMNS]
             writer.writerow([result["row"], *(f"{result['scores'][c]:.4f}" for c in COLUMNS),
                              *(result["markers"][c] for c in COLUMNS), int(result["scores"]["examples"]),
                              "" if result.get("step") is None else result["step"],

@@ -64,5 +64,6 @@ def bleu_from_statistics(statistics: np.ndarray) -> float:
     from sacrebleu.metrics import BLEU
 
     total = np.asarray(statistics).sum(axis=0).round().astype(int)
-    return float(BLEU.compute_bleu(correct=list(total[:_NGRAM_ORDER]), total=list(total[_NGRAM_ORDER : 2 * _NGRAM_ORDER]),
-                                   sys_len=int(total[-2]), ref_len=int(total[-1]), smooth_method="exp").score)
+    correct, totals = list(total[:_NGRAM_ORDER]), list(total[_NGRAM_ORDER : 2 * _NGRAM_ORDER])
+    return float(BLEU.compute_bleu(correct=correct, total=totals, sys_len=int(total[-2]), ref_len=int(total[-1]),
+                                   smooth_method="exp").score)

@@ -79,7 +79,8 @@ def context_use_share(*, text: str, immediate_context: str, past_passages: str) 
 def context_use(*, texts: Sequence[str], immediate_contexts: Sequence[str], past_passages: Sequence[str]) -> float:
     """`context_use_share` averaged over the texts that have a bigram; NaN when none has."""
     if not len(texts) == len(immediate_contexts) == len(past_passages):
-        raise ValueError(f"{len(texts)} texts, {len(immediate_contexts)} contexts x_t, {len(past_passages)} past passages")
+        raise ValueError(f"{len(texts)} texts, {len(immediate_contexts)} contexts x_t, "
+                         f"{len(past_passages)} past passages")
     shares = [context_use_share(text=t, immediate_context=x, past_passages=p)
               for t, x, p in zip(texts, immediate_contexts, past_passages)]
     return _mean([s for s in shares if s is not None])
