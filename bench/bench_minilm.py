@@ -1,6 +1,16 @@
 """Throughput of our JAX MiniLM encoder against sentence-transformers (PyTorch) on CPU, same texts, same threads.
 
-    python bench/bench_minilm.py [--texts 512] [--batch-size 64] [--threads 2] [--cpu-devices auto] [--rounds 3]
+    python bench/bench_minilm.py CORPUS [--texts 512] [--batch-size 64] [--threads 2] [--cpu-devices auto] [--rounds 3]
+
+CORPUS is what the ranking stage would encode: the document texts (title and body, as RankDocDense embeds them)
+of either a prepared dataset (`--prepared_dir DIR`) or a corpus file read by one of the project's loaders
+(`--corpus PATH --format jsonl|amazon|reddit|email|lamp|longlamp [--fields MAPPING]`, as `personalize prepare`),
+or the generated demo corpus (`--format demo`). The first `--texts` documents are used, and the first output line
+says which texts they were and how many; a corpus with fewer texts than asked for is used whole and said so.
+For example, the blog corpus:
+
+    .venv/bin/python bench/bench_minilm.py --corpus ../shared/data/blog-authorship/posts.jsonl --format jsonl \
+        --fields user_id=author_id,body=text,timestamp=date --skip_bad
 
 Both sides get the same number of CPU threads: the process is pinned to `--threads` cores before either library
 starts (XLA sizes its CPU thread pool from the schedulable cores) and torch.set_num_threads is set to the same
@@ -18,13 +28,10 @@ few bucket lengths: the same bound on the memory of a batch, and the same vector
 from __future__ import annotations
 
 import argparse
-import json
+import itertools
 import os
-import random
 import sys
 import time
-
-DEFAULT_DATA = "/work/shared/data/blog-authorship/posts.jsonl"
 
 
 def _pin_threads(threads: int) -> list[int]:
@@ -35,20 +42,36 @@ def _pin_threads(threads: int) -> list[int]:
     return cores
 
 
-def _load_texts(*, path: str, count: int) -> tuple[list[str], str]:
-    if os.path.exists(path):
-        texts = []
-        with open(path, encoding="utf-8") as f:
-            for line in f:
-                text = json.loads(line).get("text", "").strip()
-                if text:
-                    texts.append(text)
-                if len(texts) == count:
-                    break
-        return texts, path
-    rng = random.Random(0)
-    words = "the user wrote about books email reviews weather work family travel music a of and to in".split()
-    return [" ".join(rng.choice(words) for _ in range(rng.randint(5, 300))) for _ in range(count)], "generated"
+def _load_texts(args: argparse.Namespace) -> tuple[list[str], str]:
+    """(the first `--texts` document texts of the corpus named by the arguments, where they came from)."""
+    from personalize.corpus.errors import RecordReport
+    from personalize.corpus.sources import load_documents
+    from personalize.preparation.dataset import PreparedDataset
+    from personalize.retrieval.document_text import document_text
+
+    if args.prepared_dir:
+        documents, source = PreparedDataset(args.prepared_dir).documents(), f"prepared dataset {args.prepared_dir}"
+    else:
+        report = RecordReport(source=args.corpus or args.format, skip_bad=args.skip_bad)
+        documents = load_documents(format=args.format, paths=[args.corpus] if args.corpus else [], report=report,
+                                   fields=args.fields)
+        source = f"{args.corpus} (format {args.format})" if args.corpus else f"the generated {args.format} corpus"
+    try:
+        texts = [text for text in (document_text(d).strip() for d in itertools.islice(documents, args.texts)) if text]
+    except ValueError as error:  # a bad record (file, line, field) or a bad format/field mapping
+        raise SystemExit(f"bench_minilm: {error}" + ("" if args.skip_bad else "; --skip_bad counts and skips bad records"))
+    if not args.prepared_dir and report.total_skipped:
+        source += f", {report.total_skipped} bad records skipped"
+    if not texts:
+        raise SystemExit(f"bench_minilm: {source} has no document text to encode")
+    return texts, source
+
+
+def _corpus_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    if bool(args.prepared_dir) == bool(args.format):
+        parser.error("name the texts to encode: --prepared_dir DIR, or --format FORMAT [--corpus PATH]")
+    if args.format and args.format != "demo" and not args.corpus:
+        parser.error(f"--format {args.format} reads a corpus file: give --corpus PATH")
 
 
 def _rates(encode, texts: list[str]) -> tuple[float, float]:
@@ -66,8 +89,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--cpu-devices", default="auto", help="CPU devices for ours (as personalize rank)")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--data", default=DEFAULT_DATA)
+    parser.add_argument("--prepared_dir", help="a prepared dataset (`personalize prepare`): its documents' texts")
+    parser.add_argument("--corpus", help="a corpus file, read with the loader of --format")
+    parser.add_argument("--format", help="the corpus format, as `personalize prepare --format` (demo: generated)")
+    parser.add_argument("--fields", help="format jsonl: the field mapping, e.g. user_id=author_id,body=text")
+    parser.add_argument("--skip_bad", action="store_true", help="count and skip bad records instead of failing")
     args = parser.parse_args(argv)
+    _corpus_arguments(parser, args)
 
     cores = _pin_threads(args.threads)
     from personalize.partitioning.cpu_devices import resolve_cpu_devices, split_cpu_into_devices
@@ -82,7 +110,9 @@ def main(argv: list[str] | None = None) -> None:
     from personalize.retrieval.dense.minilm import default_minilm_path, load_minilm
 
     torch.set_num_threads(args.threads)
-    texts, source = _load_texts(path=args.data, count=args.texts)
+    texts, source = _load_texts(args)
+    shortfall = f" (the corpus has only {len(texts)}, fewer than --texts {args.texts})" if len(texts) < args.texts else ""
+    print(f"TEXTS: {len(texts)} document texts from {source}{shortfall}", flush=True)
     path = default_minilm_path()
     model = load_minilm(path=path)
     ours = {"1 device": DenseEncoder(model=model, batch_size=args.batch_size, devices=jax.devices()[:1]),
