@@ -9,20 +9,14 @@ from typing import Any
 import flax.linen as nn
 import jax
 import numpy as np
+from jax.experimental import multihost_utils
 
-from personalize.decoding.generate import generate
-from personalize.decoding.predict_task import predict_split
+from personalize.decoding.predict_task import decode_rows, predict_split, prediction_ids
 from personalize.partitioning.partitioner import Partitioner
-from personalize.partitioning.shardings import data_shard_of_process, partitioning_context
 from personalize.training import checkpoints
-from personalize.training.data import SeqioBatches, iterate_batches
+from personalize.training.data import SeqioBatches
 from personalize.training.evaluation import abstract_params
 from personalize.training.finetune import CHECKPOINT_DIR
-
-
-def _ids(row: np.ndarray) -> list[int]:
-    row = [int(t) for t in row if t != 0]
-    return row[: row.index(1)] if 1 in row else row
 
 
 def infer(
@@ -41,12 +35,11 @@ def infer(
     """Writes MODEL_DIR/inference/<output_name>-<step>.jsonl, one line per example.
 
     SeqIO data: the example id, the decoded prediction, the untruncated target and the inputs (text). Plain batch
-    iterables (tests): token ids of inputs, targets and prediction.
+    iterables (tests): token ids of inputs, targets and prediction; every process passes all batches.
 
-    Single-process only: every process would write its own shard of the predictions to the same file.
+    With several processes (jax.distributed), each data-parallel group decodes its share of every batch and
+    process 0 writes the file; every process returns once it is written.
     """
-    if jax.process_count() > 1:
-        raise NotImplementedError("infer runs on one process; split the data and run one infer per host instead")
     directory = pathlib.Path(model_dir)
     abstract, _ = abstract_params(model=model, task_feature_lengths=task_feature_lengths, partitioner=partitioner)
     manager = checkpoints.open_manager(directory=directory / CHECKPOINT_DIR, keep=None)
@@ -55,7 +48,8 @@ def infer(
     finally:
         manager.close()
     output = directory / "inference" / f"{output_name}-{step}.jsonl"
-    output.parent.mkdir(parents=True, exist_ok=True)
+    if jax.process_index() == 0:
+        output.parent.mkdir(parents=True, exist_ok=True)
     if isinstance(infer_data, SeqioBatches):
         if infer_data.mixture_or_task_module:
             importlib.import_module(infer_data.mixture_or_task_module)
@@ -63,23 +57,19 @@ def infer(
                       partitioner=partitioner, task_feature_lengths=task_feature_lengths, output_path=str(output),
                       batch_size=infer_data.batch_size, method=method, num_beams=num_beams, alpha=alpha)
         return output
-    with output.open("w", encoding="utf-8") as handle, partitioning_context(
-        mesh=partitioner.mesh, rules=partitioner.rules
-    ):
-        for batch in iterate_batches(infer_data, shard=data_shard_of_process(mesh=partitioner.mesh)):
-            decoded = generate(
-                model=model,
-                params=params,
-                encoder_input_tokens=batch["encoder_input_tokens"],
-                max_decode_length=int(task_feature_lengths["targets"]),
-                method=method,
-                num_beams=num_beams,
-                alpha=alpha,
-            )
-            best = np.asarray(jax.device_get(decoded.sequences))[:, 0]
-            for inputs, targets, prediction in zip(
-                batch["encoder_input_tokens"], batch["decoder_target_tokens"], best, strict=True
-            ):
-                record = {"inputs": _ids(inputs), "targets": _ids(targets), "prediction": _ids(prediction)}
-                handle.write(json.dumps(record) + "\n")
+    batches = list(infer_data)
+    if not batches:
+        raise ValueError("infer_data produced no batches")
+    rows = [row for batch in batches for row in np.asarray(batch["encoder_input_tokens"])]
+    targets = [row for batch in batches for row in np.asarray(batch["decoder_target_tokens"])]
+    predictions = decode_rows(rows=rows, model=model, params=params, partitioner=partitioner,
+                              task_feature_lengths=task_feature_lengths,
+                              batch_size=len(batches[0]["encoder_input_tokens"]), method=method,
+                              num_beams=num_beams, alpha=alpha)
+    records = [{"inputs": prediction_ids(inputs), "targets": prediction_ids(target), "prediction": prediction}
+               for inputs, target, prediction in zip(rows, targets, predictions, strict=True)]
+    if jax.process_index() == 0:
+        with output.open("w", encoding="utf-8") as handle:
+            handle.writelines(json.dumps(record) + "\n" for record in records)
+    multihost_utils.sync_global_devices(f"predictions written to {output}")
     return output

@@ -1,0 +1,74 @@
+"""`infer` with two processes (jax.distributed on localhost, 2 CPU devices each) writes what one process writes."""
+
+import json
+import os
+import pathlib
+import socket
+import subprocess
+import sys
+
+import jax
+import multihost_infer_run
+import pytest
+import tiny_text_task
+
+from personalize.models.t5.network import Transformer
+from personalize.partitioning.axis_rules import standard_logical_axis_rules
+from personalize.partitioning.mesh import create_mesh
+from personalize.partitioning.partitioner import Partitioner
+from personalize.training.adafactor import Adafactor
+from personalize.training.data import SeqioBatches
+from personalize.training.finetune import train
+
+pytestmark = pytest.mark.skipif(jax.device_count() < 4, reason="needs 4 devices (XLA_FLAGS device count)")
+
+SCRIPT = pathlib.Path(multihost_infer_run.__file__)
+STEPS = 2
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("localhost", 0))
+        return sock.getsockname()[1]
+
+
+def _records(path: pathlib.Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def test_two_process_infer_writes_the_single_process_predictions(tmp_path):
+    task = tiny_text_task.register()
+    train(model_dir=str(tmp_path), model=Transformer(config=tiny_text_task.CONFIG),
+          optimizer=Adafactor(learning_rate=0.5, min_dim_size_to_factor=4),
+          partitioner=Partitioner(mesh=create_mesh(num_partitions=1, devices=jax.devices()[:4]),
+                                  rules=standard_logical_axis_rules()),
+          train_data=SeqioBatches(mixture_or_task_name=task, task_feature_lengths=tiny_text_task.LENGTHS,
+                                  split="train", batch_size=8, shuffle=False, pack=False),
+          task_feature_lengths=tiny_text_task.LENGTHS, train_steps=STEPS, log_period=STEPS)
+    multihost_infer_run.run(model_dir=str(tmp_path), prefix="one_process", devices=jax.devices()[:4])
+
+    port = _free_port()
+    env = {**os.environ, "JAX_PLATFORMS": "cpu"}
+    processes = [subprocess.Popen([sys.executable, str(SCRIPT), str(tmp_path), str(index), str(port)],
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+                 for index in range(2)]
+    outputs = []
+    for process in processes:
+        try:
+            outputs.append(process.communicate(timeout=240)[0])
+        except subprocess.TimeoutExpired:
+            for other in processes:
+                other.kill()
+            raise
+    for index, (process, output) in enumerate(zip(processes, outputs)):
+        assert process.returncode == 0, f"process {index} failed:\n{output[-4000:]}"
+
+    inference = tmp_path / "inference"
+    for name in tiny_text_task.MESHES:
+        expected = _records(inference / f"one_process_{name}-{STEPS}.jsonl")
+        assert [r["example_id"] for r in expected] == [f"test-{i}" for i in range(tiny_text_task.SIZES["test"])]
+        assert any(r["prediction"] for r in expected), "every prediction is empty: the comparison would be vacuous"
+        assert _records(inference / f"two_processes_{name}-{STEPS}.jsonl") == expected, name
+    assert sorted(p.name for p in inference.iterdir()) == sorted(
+        f"{prefix}_{name}-{STEPS}.jsonl" for prefix in ("one_process", "two_processes") for name in tiny_text_task.MESHES
+    )
