@@ -65,13 +65,28 @@ def parse_gin(files: Sequence[str], bindings: Sequence[str]) -> None:
         raise SystemExit(f"gin configuration error: {error}") from None
     finally:
         root.setLevel(level)
-    unused = sorted(unreferenced_macros())
+    unused = sorted(unreferenced_macros() & macros_set_by(files=resolved, bindings=bindings))
     if unused:
         raise SystemExit(
             f"gin configuration error: {', '.join(unused)} {'is' if len(unused) == 1 else 'are'} set but nothing "
-            "in the configuration uses it (a misspelt or obsolete name? T5X's names: INITIAL_CHECKPOINT_PATH, "
-            "TRAIN_STEPS, Z_LOSS, LABEL_SMOOTHING, LOSS_NORMALIZING_FACTOR, ...)"
+            f"in the configuration uses {'it' if len(unused) == 1 else 'them'} (a misspelt or obsolete name? "
+            "T5X's names: INITIAL_CHECKPOINT_PATH, TRAIN_STEPS, Z_LOSS, LABEL_SMOOTHING, LOSS_NORMALIZING_FACTOR, ...)"
         )
+
+
+def macros_set_by(*, files: Sequence[str], bindings: Sequence[str]) -> set[str]:
+    """The macros a user sets: every `--gin.X=Y` binding and the top-level macros of gin files outside the
+    repository's gin/ folder (whose run files set defaults for the model files, such as DROPOUT_RATE)."""
+    texts = list(bindings)
+    for path in files:
+        if not pathlib.Path(path).resolve().is_relative_to(GIN_DIR):
+            texts.append(pathlib.Path(path).read_text(encoding="utf-8"))
+    names = set()
+    for text in texts:
+        for statement in gin.config_parser.ConfigParser(text, gin.config.ParserDelegate(skip_unknown=True)):
+            if isinstance(statement, gin.config_parser.BindingStatement) and not statement.arg_name:
+                names.add(f"{statement.scope}/{statement.selector}" if statement.scope else statement.selector)
+    return names
 
 
 def unreferenced_macros() -> set[str]:

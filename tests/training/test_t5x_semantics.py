@@ -143,6 +143,15 @@ def test_a_setting_nothing_uses_stops_train_before_any_work(tmp_path, binding):
     assert not model_dir.exists()
 
 
+def test_a_setting_nothing_uses_in_a_users_gin_file_stops_train(tmp_path):
+    gin_file, model_dir, bindings = _tiny_gin(tmp_path)
+    users_file = tmp_path / "mine.gin"
+    users_file.write_text(f"include '{gin_file}'\nLOSS_NORMALISING_FACTOR = 233472\n")
+    with pytest.raises(SystemExit, match="LOSS_NORMALISING_FACTOR is set but nothing in the configuration uses it"):
+        run_gin("train", [str(users_file)], bindings)
+    assert not model_dir.exists()
+
+
 def test_z_loss_and_label_smoothing_are_t5x_macros(tmp_path):
     gin_file, model_dir, bindings = _tiny_gin(tmp_path)
     bindings += ["Z_LOSS = 0.0", "LABEL_SMOOTHING = 0.1", "INITIAL_CHECKPOINT_PATH = None"]
