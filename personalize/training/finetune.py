@@ -11,11 +11,13 @@ from personalize.partitioning.partitioner import Partitioner
 from personalize.partitioning.shardings import data_shard_of_process, global_batch
 from personalize.training import checkpoints
 from personalize.training.data import SeqioBatches, iterate_batches
+from personalize.training.decoded_evaluation import DecodedEvaluation, combined, make_decoded_evaluator
 from personalize.training.loop import evaluate_batches, train_loop
 from personalize.training.metrics_log import MetricsLog
 from personalize.training.objective import LossNormalizingFactor
 from personalize.training.state import PartitionedOptimizer, TrainState, initialize_state, state_shardings
 from personalize.training.steps import compile_eval_step, compile_train_step
+from personalize.training.summaries import SummaryWriter, operative_gin_config
 
 if TYPE_CHECKING:
     from personalize.models.t5.checkpoint_import import T5XOptimizerState
@@ -123,6 +125,7 @@ def train(
     random_seed: int = 0,
     pretrained_params: Any = None,
     pretrained_optimizer_state: "T5XOptimizerState | None" = None,
+    decoded_evaluation: DecodedEvaluation | None = None,
 ) -> TrainState:
     """Fine-tune until step `train_steps` (a total, as in T5X), resuming from MODEL_DIR/checkpoints if present.
 
@@ -133,10 +136,12 @@ def train(
     `pretrained_params` (an unboxed param tree, e.g. from the T5 checkpoint importer) is used only when the
     model directory has no checkpoint yet.
     """
+    if decoded_evaluation is not None and not isinstance(validation_data, SeqioBatches):
+        raise ValueError("decoded evaluation decodes the validation split of a SeqIO task: set validation_data")
     if validation_data is not None and not eval_period:
         raise ValueError("validation_data is given but eval_period is not: set how often to evaluate")
     directory = pathlib.Path(model_dir)
-    log = MetricsLog(path=directory / METRICS_FILE)
+    log = MetricsLog(path=directory / METRICS_FILE, summaries=SummaryWriter(directory=directory))
     mesh, rules = partitioner.mesh, partitioner.rules
     init_key, dropout_key = jax.random.split(jax.random.key(random_seed))
     input_shapes = model_input_shapes(task_feature_lengths=task_feature_lengths, batch_size=mesh.shape["data"])
@@ -155,6 +160,7 @@ def train(
             pretrained_optimizer_state=pretrained_optimizer_state,
             log=log,
         )
+        log.text(step=int(jax.device_get(state.step)), split="train", tag="config", text=operative_gin_config())
         step_fn = compile_train_step(
             model=model,
             optimizer=optimizer,
@@ -177,6 +183,12 @@ def train(
             evaluate = lambda params: evaluate_batches(  # noqa: E731
                 eval_step=eval_fn, params=params, batches=iterate_batches(validation_data, shard=shard), to_global=to_global
             )
+            if decoded_evaluation is not None:
+                evaluate = combined(evaluate, make_decoded_evaluator(
+                    settings=decoded_evaluation, mixture_or_task_name=validation_data.mixture_or_task_name,
+                    split=validation_data.split, model=model, partitioner=partitioner,
+                    task_feature_lengths=task_feature_lengths, batch_size=validation_data.batch_size,
+                    mixture_or_task_module=validation_data.mixture_or_task_module))
         state, _ = train_loop(
             state=state,
             train_step=step_fn,
@@ -194,4 +206,5 @@ def train(
         )
     finally:
         manager.close()
+        log.close()
     return state
