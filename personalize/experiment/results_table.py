@@ -250,6 +250,7 @@ def _plot_metric(results: Sequence[dict], *, column: str, title: str, paper_data
     import matplotlib.pyplot as plt
 
     names = [r["row"] for r in results]
+    examples = ", ".join(sorted({str(int(r["scores"]["examples"])) for r in results}))
     ours = np.array([r["scores"][column] for r in results])
     bounds = np.array([r["intervals"][column] for r in results]).reshape(len(results), 2)
     errors = np.clip(np.stack([ours - bounds[:, 0], bounds[:, 1] - ours]), 0.0, None)
@@ -260,7 +261,7 @@ def _plot_metric(results: Sequence[dict], *, column: str, title: str, paper_data
     figure, axis = plt.subplots(figsize=(max(5.0, 0.75 * len(names) + 2.0), 4.0))
     offset = -width / 2 if has_paper else 0.0
     axis.bar(positions + offset, ours, width, yerr=errors, capsize=3, color="#4C72B0", ecolor="#222222",
-             label="ours, 95% bootstrap interval")
+             label=f"ours, 95% bootstrap interval ({examples} test examples resampled)")
     if has_paper:
         index = COLUMNS.index(column)
         values = [p[index] if p is not None else np.nan for p in paper]
