@@ -72,7 +72,8 @@ def _top_ascending(scores: jax.Array, k: int) -> jax.Array:
 
 
 def beam_search(*, tokens_to_logits: TokensToLogits, cache: Any, batch_size: int, num_beams: int = 4,
-                max_decode_length: int, alpha: float | jax.Array = 0.6, eos_id: int = 1, start_id: int = 0) -> BeamSearchResult:
+                max_decode_length: int, alpha: float | jax.Array = 0.6, eos_id: int = 1,
+                start_id: int = 0) -> BeamSearchResult:
     """Beam search from `start_id`; results best first.
 
     tokens_to_logits(tokens [batch * beams] int32, cache) -> (logits [batch * beams, vocab], cache) runs one decoder

@@ -17,8 +17,9 @@ _ACTIVATIONS = ("relu", "gelu", "linear")
 class T5Config:
     """Dimensions and numerics of a T5 network.
 
-    Numerics policy: parameters are stored in float32; activations are computed in `dtype` (bfloat16 by default);
-    layer norms, attention softmax and the output logits are computed in float32.
+    Numerics policy, as T5X: parameters are stored in float32; activations are computed in `dtype` (bfloat16 by
+    default); layer norms and the output logits are computed in float32; attention logits and softmax in `dtype`
+    unless `float32_attention_logits` (T5X's T5Config field of that name, False in its T5 1.0 and 1.1 gins).
     """
 
     emb_dim: int
@@ -35,6 +36,7 @@ class T5Config:
     relative_attention_max_distance: int = 128
     layer_norm_epsilon: float = 1e-6
     dtype: str = "bfloat16"
+    float32_attention_logits: bool = False
 
     def __post_init__(self):
         for name in ("emb_dim", "num_heads", "head_dim", "mlp_dim", "num_encoder_layers", "num_decoder_layers",

@@ -1,6 +1,10 @@
 """The building blocks of T5: RMS norm, projections, relative position biases, attention and the MLP.
 
-Numerics: parameters are float32 and are cast to the compute dtype at use; norms, softmax and logits run in float32.
+Numerics, as T5X's T5 (t5x/examples/t5): parameters are float32 and are cast to the compute dtype at use; norms run
+in float32; attention logits and softmax run in the compute dtype unless `float32_attention_logits`; the output layer
+(`logits_dense` or the tied embedding's `attend`) runs in float32.
+Dropout, as T5X: masks are broadcast over the sequence axis (one mask per example and feature) and attention dropout
+is shared by all queries of a head.
 Every parameter is created through `nn.with_logical_partitioning`, so each carries logical axis names that the
 partitioning rules map onto the ('data', 'model') mesh.
 """
@@ -64,14 +68,12 @@ class Dense(nn.Module):
     kernel_axes: tuple[str, str]
     dtype: jnp.dtype
     kernel_init: Initializer = _kernel_init()
-    output_dtype: jnp.dtype | None = None
 
     @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:
         kernel = self.param("kernel", nn.with_logical_partitioning(self.kernel_init, self.kernel_axes),
                             (x.shape[-1], self.features), jnp.float32)
-        out_dtype = self.output_dtype or self.dtype
-        return jnp.dot(x.astype(self.dtype), kernel.astype(self.dtype), preferred_element_type=out_dtype)
+        return jnp.dot(x.astype(self.dtype), kernel.astype(self.dtype), preferred_element_type=self.dtype)
 
 
 class Embed(nn.Module):
@@ -91,8 +93,8 @@ class Embed(nn.Module):
         return jnp.take(self.embedding, ids, axis=0).astype(self.dtype)
 
     def attend(self, x: jax.Array) -> jax.Array:
-        # [batch, length, embed] -> [batch, length, vocab], accumulated and returned in float32.
-        return jnp.dot(x.astype(self.dtype), self.embedding.T.astype(self.dtype), preferred_element_type=jnp.float32)
+        # [batch, length, embed] -> [batch, length, vocab] with the float32 embedding, as T5X (training stability).
+        return jnp.dot(x.astype(jnp.float32), self.embedding.T)
 
 
 def relative_position_bucket(*, relative_position: jax.Array, bidirectional: bool, num_buckets: int,
@@ -120,15 +122,19 @@ def relative_position_bucket(*, relative_position: jax.Array, bidirectional: boo
 
 
 class RelativePositionBiases(nn.Module):
-    """One learned scalar per (head, bucket), shared by all layers of a stack and added to attention logits."""
+    """One learned scalar per (head, bucket), shared by all layers of a stack and added to attention logits.
+
+    The biases come out in `dtype` (the compute dtype), as T5X computes them.
+    """
 
     num_buckets: int
     max_distance: int
     num_heads: int
+    dtype: jnp.dtype
 
     @nn.compact
     def __call__(self, query_positions: jax.Array, key_positions: jax.Array, *, bidirectional: bool) -> jax.Array:
-        # query_positions [batch or 1, q], key_positions [batch or 1, k] -> bias [batch or 1, heads, q, k] (float32)
+        # query_positions [batch or 1, q], key_positions [batch or 1, k] -> bias [batch or 1, heads, q, k]
         rel_embedding = self.param(
             "rel_embedding",
             nn.with_logical_partitioning(nn.initializers.variance_scaling(1.0, "fan_avg", "uniform"),
@@ -139,7 +145,7 @@ class RelativePositionBiases(nn.Module):
                                            bidirectional=bidirectional, num_buckets=self.num_buckets,
                                            max_distance=self.max_distance)
         # [batch, q, k] -> [batch, heads, q, k]
-        return jnp.moveaxis(jnp.take(rel_embedding.T, buckets, axis=0), -1, 1)
+        return jnp.moveaxis(jnp.take(rel_embedding.T.astype(self.dtype), buckets, axis=0), -1, 1)
 
 
 def mask_to_bias(mask: jax.Array) -> jax.Array:
@@ -191,12 +197,15 @@ class MultiHeadAttention(nn.Module):
         else:
             raise ValueError(f"unknown cache_mode {self.cache_mode!r} (expected 'append' or 'static')")
 
-        # [batch, q, heads, kv] x [batch, k, heads, kv] -> [batch, heads, q, k]
-        logits = jnp.einsum("bqhd,bkhd->bhqk", query, key, preferred_element_type=jnp.float32)
-        weights = jax.nn.softmax(logits + bias, axis=-1)
+        # [batch, q, heads, kv] x [batch, k, heads, kv] -> [batch, heads, q, k], in the compute dtype as T5X unless
+        # float32_attention_logits.
+        logits_dtype = jnp.float32 if cfg.float32_attention_logits else dtype
+        logits = jnp.einsum("bqhd,bkhd->bhqk", query.astype(logits_dtype), key.astype(logits_dtype))
+        weights = jax.nn.softmax(logits + bias.astype(logits_dtype), axis=-1).astype(dtype)
+        # [batch, heads, q, k]: one dropout mask per key, shared by all queries (axis -2).
         weights = dropout(weights, rate=cfg.dropout_rate, enable=enable_dropout)
         # [batch, heads, q, k] x [batch, k, heads, kv] -> [batch, q, heads, kv]
-        context = jnp.einsum("bhqk,bkhd->bqhd", weights.astype(dtype), value)
+        context = jnp.einsum("bhqk,bkhd->bqhd", weights, value)
         context = nn.with_logical_constraint(context, ("batch", "length", "heads", "kv"))
         # [batch, q, heads, kv] -> [batch, q, embed]
         context = context.reshape(context.shape[:2] + (inner,))
@@ -260,11 +269,16 @@ class MlpBlock(nn.Module):
         return nn.with_logical_constraint(out, ("batch", "length", "embed"))
 
 
-def dropout(x: jax.Array, *, rate: float, enable: bool) -> jax.Array:
-    """Dropout inside a compact module; a no-op when disabled or at rate 0 (so no 'dropout' rng is needed)."""
+def dropout(x: jax.Array, *, rate: float, enable: bool, broadcast_dims: tuple[int, ...] = (-2,)) -> jax.Array:
+    """Dropout inside a compact module; a no-op when disabled or at rate 0 (so no 'dropout' rng is needed).
+
+    By default the mask is broadcast over axis -2, the sequence of [batch, length, features] (or the queries of
+    attention weights [batch, heads, q, k]), as T5X's `broadcast_dims=(-2,)`: a dropped feature is dropped at every
+    position of the example.
+    """
     if not enable or rate == 0.0:
         return x
-    return nn.Dropout(rate=rate, deterministic=False)(x)
+    return nn.Dropout(rate=rate, broadcast_dims=broadcast_dims, deterministic=False)(x)
 
 
 def arange_positions(length: int) -> jax.Array:

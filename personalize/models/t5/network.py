@@ -102,7 +102,7 @@ class Encoder(nn.Module):
                      else arange_positions(encoder_input_tokens.shape[1]))
         relpos = RelativePositionBiases(num_buckets=cfg.relative_attention_num_buckets,
                                         max_distance=cfg.relative_attention_max_distance,
-                                        num_heads=cfg.num_heads, name="relpos_bias")
+                                        num_heads=cfg.num_heads, dtype=cfg.compute_dtype, name="relpos_bias")
         # [batch, 1, length, length] + [batch or 1, heads, length, length]
         bias = mask_to_bias(mask) + relpos(positions, positions, bidirectional=True)
 
@@ -113,7 +113,8 @@ class Encoder(nn.Module):
         for index in range(cfg.num_encoder_layers):
             x = EncoderLayer(cfg, name=f"layers_{index}")(x, bias, enable_dropout=enable_dropout)
         x = RmsNorm(epsilon=cfg.layer_norm_epsilon, dtype=cfg.compute_dtype, name="encoder_norm")(x)
-        return dropout(x, rate=cfg.dropout_rate, enable=enable_dropout)
+        # The one dropout that t5x/examples/t5/network.py does not broadcast over the sequence (flaxformer does).
+        return dropout(x, rate=cfg.dropout_rate, enable=enable_dropout, broadcast_dims=())
 
 
 class Decoder(nn.Module):
@@ -137,7 +138,7 @@ class Decoder(nn.Module):
             raise ValueError("Decoder: decode=True needs max_decode_length (the length of the key/value cache)")
         relpos = RelativePositionBiases(num_buckets=cfg.relative_attention_num_buckets,
                                         max_distance=cfg.relative_attention_max_distance,
-                                        num_heads=cfg.num_heads, name="relpos_bias")
+                                        num_heads=cfg.num_heads, dtype=cfg.compute_dtype, name="relpos_bias")
         encoder_valid = encoder_input_tokens > 0
         decode_index = None
         stepping = decode and self.has_variable("cache", "decode_index")
@@ -186,8 +187,9 @@ class Decoder(nn.Module):
             # T5 1.0 ties the output layer to the embedding and rescales by 1/sqrt(emb_dim).
             logits = self.shared_embedding.attend(y) / jnp.sqrt(jnp.float32(cfg.emb_dim))
         else:
-            logits = Dense(features=cfg.vocab_size, kernel_axes=("embed", "vocab"), dtype=cfg.compute_dtype,
-                           output_dtype=jnp.float32, name="logits_dense")(y)
+            # In float32 whatever the compute dtype, as T5X (stability of the softmax over the vocabulary).
+            logits = Dense(features=cfg.vocab_size, kernel_axes=("embed", "vocab"), dtype=jnp.float32,
+                           name="logits_dense")(y)
         return nn.with_logical_constraint(logits, ("batch", "length", "vocab"))
 
 
