@@ -271,7 +271,9 @@ def build_additions(
         additions["SynCtxInd"] = store.build("synctxind", ranked_key, lambda d: write_synctxind(
             prepared_dir=prepared_dir, ranked_dir=ranked_dir, output_dir=d))
     if "SumCtx" in wanted:
-        examples = store.build("sumctx-examples", ranked_key | {"strategy": base_ranking}, lambda d: (
+        # "labels": per-entry snippets (a label never straddles two past documents), not the re-split context
+        examples = store.build("sumctx-examples", ranked_key | {"strategy": base_ranking, "labels": "per-entry"},
+                               lambda d: (
             write_sumctx_training_examples(ranked_dir=ranked_dir, output_dir=d, strategy=base_ranking,
                                            encoder=load_text_encoder(encoder=ranked_key.get("encoder", "minilm"),
                                                                      cache_dir=embedding_cache_dir))))
@@ -408,7 +410,8 @@ def run_experiment(
         predictions[row] = os.path.join(directory, "predictions-test.jsonl")
         steps[row] = chosen_step(directory)
 
-    results = build_results(predictions=predictions)
+    results = build_results(predictions=predictions, context_row=base_ranking,
+                            steps={row: step for row, step in steps.items() if step is not None})
     paper_dataset = PAPER_COUNTERPART.get(dataset_name)
     paths = write_results(results, output_dir=output_dir, title=f"{dataset_name} (test split)",
                           paper_dataset=paper_dataset)

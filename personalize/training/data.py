@@ -49,7 +49,18 @@ class SeqioBatches:
         )
         converter = seqio.EncDecFeatureConverter(pack=self.pack)
         dataset = converter(dataset, dict(self.task_feature_lengths))
-        return dataset.batch(self.batch_size // processes, drop_remainder=self.repeat)
+        per_process = self.batch_size // processes
+        if self.repeat:
+            return dataset.batch(per_process, drop_remainder=True)
+        # One pass (evaluation): the last batch is padded with all-zero rows (loss weight 0, as T5X pads eval
+        # batches), so every batch splits evenly over the data-parallel devices and compiles once.
+        import tensorflow as tf
+
+        def pad(batch):
+            return {name: tf.pad(value, [[0, per_process - tf.shape(value)[0]]] + [[0, 0]] * (value.shape.rank - 1))
+                    for name, value in batch.items()}
+
+        return dataset.batch(per_process, drop_remainder=False).map(pad)
 
     def iterate(self, *, start: int = 0, shard: tuple[int, int] | None = None) -> Iterator[dict[str, np.ndarray]]:
         """Batches from `start` on; `shard` = (index, count) of this process's data shard (default: by process)."""

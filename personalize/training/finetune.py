@@ -12,6 +12,7 @@ from personalize.partitioning.shardings import data_shard_of_process, global_bat
 from personalize.training import checkpoints
 from personalize.training.data import SeqioBatches, iterate_batches
 from personalize.training.decoded_evaluation import DecodedEvaluation, combined, make_decoded_evaluator
+from personalize.training.early_stopping import BestCheckpoint, EarlyStopping
 from personalize.training.loop import evaluate_batches, train_loop
 from personalize.training.metrics_log import MetricsLog
 from personalize.training.objective import LossNormalizingFactor
@@ -126,6 +127,7 @@ def train(
     pretrained_params: Any = None,
     pretrained_optimizer_state: "T5XOptimizerState | None" = None,
     decoded_evaluation: DecodedEvaluation | None = None,
+    early_stopping: EarlyStopping | None = None,
 ) -> TrainState:
     """Fine-tune until step `train_steps` (a total, as in T5X), resuming from MODEL_DIR/checkpoints if present.
 
@@ -134,8 +136,12 @@ def train(
     `pretrained_optimizer_state` (a T5X checkpoint's step and Adafactor statistics, with its `pretrained_params`)
     continues that checkpoint's training as T5X does: TRAIN_STEPS then includes its steps.
     `pretrained_params` (an unboxed param tree, e.g. from the T5 checkpoint importer) is used only when the
-    model directory has no checkpoint yet.
+    model directory has no checkpoint yet. `early_stopping` (needs validation_data) keeps the best validation
+    state in MODEL_DIR/best_checkpoint and stops when validation stops improving (the paper's "until validation
+    converges"); TRAIN_STEPS stays the limit.
     """
+    if early_stopping is not None and validation_data is None:
+        raise ValueError("early_stopping needs validation_data")
     if decoded_evaluation is not None and not isinstance(validation_data, SeqioBatches):
         raise ValueError("decoded evaluation decodes the validation split of a SeqIO task: set validation_data")
     if validation_data is not None and not eval_period:
@@ -148,6 +154,7 @@ def train(
     manager = checkpoints.open_manager(
         directory=directory / CHECKPOINT_DIR, keep=keep_checkpoints
     )
+    best = BestCheckpoint(model_dir=directory, rule=early_stopping) if early_stopping is not None else None
     try:
         state, shardings, batches_consumed = _start_state(
             manager=manager,
@@ -203,8 +210,11 @@ def train(
             checkpoint_period=checkpoint_period,
             evaluate=evaluate,
             eval_period=eval_period,
+            best=best,
         )
     finally:
         manager.close()
         log.close()
+        if best is not None:
+            best.close()
     return state
