@@ -23,7 +23,7 @@ from personalize.training.finetune import train
 pytestmark = pytest.mark.skipif(jax.device_count() < 4, reason="needs 4 devices (XLA_FLAGS device count)")
 
 SCRIPT = pathlib.Path(multihost_infer_run.__file__)
-STEPS = 2
+STEPS = 100  # enough for the tiny model to tell the examples apart
 
 
 def _free_port() -> int:
@@ -39,7 +39,7 @@ def _records(path: pathlib.Path) -> list[dict]:
 def test_two_process_infer_writes_the_single_process_predictions(tmp_path):
     task = tiny_text_task.register()
     train(model_dir=str(tmp_path), model=Transformer(config=tiny_text_task.CONFIG),
-          optimizer=Adafactor(learning_rate=0.5, min_dim_size_to_factor=4),
+          optimizer=Adafactor(learning_rate=0.1, min_dim_size_to_factor=4),
           partitioner=Partitioner(mesh=create_mesh(num_partitions=1, devices=jax.devices()[:4]),
                                   rules=standard_logical_axis_rules()),
           train_data=SeqioBatches(mixture_or_task_name=task, task_feature_lengths=tiny_text_task.LENGTHS,
@@ -67,7 +67,7 @@ def test_two_process_infer_writes_the_single_process_predictions(tmp_path):
     for name in tiny_text_task.MESHES:
         expected = _records(inference / f"one_process_{name}-{STEPS}.jsonl")
         assert [r["example_id"] for r in expected] == [f"test-{i}" for i in range(tiny_text_task.SIZES["test"])]
-        assert any(r["prediction"] for r in expected), "every prediction is empty: the comparison would be vacuous"
+        assert len({r["prediction"] for r in expected}) > 2, "predictions must differ for the comparison to mean much"
         assert _records(inference / f"two_processes_{name}-{STEPS}.jsonl") == expected, name
     assert sorted(p.name for p in inference.iterdir()) == sorted(
         f"{prefix}_{name}-{STEPS}.jsonl" for prefix in ("one_process", "two_processes") for name in tiny_text_task.MESHES

@@ -11,7 +11,7 @@ from personalize.models.t5.config import T5Config
 
 TASK = "personalize_tiny_copy_v1"
 LENGTHS = {"inputs": 12, "targets": 8}
-CONFIG = T5Config(vocab_size=128, emb_dim=8, num_heads=4, head_dim=4, mlp_dim=16, num_encoder_layers=1,
+CONFIG = T5Config(vocab_size=128, emb_dim=32, num_heads=4, head_dim=8, mlp_dim=64, num_encoder_layers=1,
                   num_decoder_layers=1, mlp_activations=("gelu", "linear"), dropout_rate=0.0, dtype="float32",
                   relative_attention_num_buckets=8, relative_attention_max_distance=8)
 WORDS = ("river", "garden", "engine", "letter", "market", "winter", "silver", "castle", "pencil", "orange")
