@@ -18,7 +18,11 @@ from flax import serialization, traverse_util
 
 ts = pytest.importorskip("tensorstore")
 
-from personalize.models.t5.checkpoint_import import CheckpointImportError, load_t5x  # noqa: E402
+from personalize.models.t5.checkpoint_import import (  # noqa: E402
+    CheckpointImportError,
+    load_t5x,
+    load_t5x_optimizer_state,
+)
 from personalize.models.t5.config import T5Config  # noqa: E402
 from personalize.models.t5.network import Transformer  # noqa: E402
 
@@ -91,3 +95,47 @@ def test_t5x_checkpoint_of_another_shape_is_rejected_by_name(tmp_path):
 def test_t5x_checkpoint_missing_file_is_named(tmp_path):
     with pytest.raises(CheckpointImportError, match="no T5X `checkpoint` msgpack file"):
         load_t5x(path=str(tmp_path), config=CONFIG)
+
+
+def _zarr(folder, name, value):
+    spec = {"driver": "zarr", "kvstore": {"driver": "file", "path": name},
+            "metadata": {"shape": list(value.shape), "chunks": list(value.shape), "dtype": "<f4"}}
+    absolute = {**spec, "kvstore": {"driver": "file", "path": os.path.join(folder, name)}}
+    ts.open(absolute, create=True, open=True).result().write(value).result()
+    return spec
+
+
+def test_t5x_step_and_adafactor_statistics_are_read(tmp_path):
+    """T5X keeps `state/step` and `state/param_states/<parameter path>/{v_row, v_col, v, m}` beside `target`."""
+    folder = str(tmp_path / "checkpoint_1000000")
+    _write_t5x_checkpoint(folder, _random_params())
+    with open(os.path.join(folder, "checkpoint"), "rb") as f:
+        contents = serialization.msgpack_restore(f.read())
+    v_row = np.arange(6, dtype=np.float32).reshape(2, 3)
+    contents["optimizer"]["state"] = {
+        "step": np.array(1_000_000, np.int32),
+        "param_states": {"encoder": {"layers_0": {"mlp": {"wo": {"kernel": {
+            "v_row": _zarr(folder, "state.param_states.encoder.layers_0.mlp.wo.kernel.v_row", v_row),
+            "v_col": np.ones((16,), np.float32), "v": np.zeros((1,), np.float32), "m": None}}}}}},
+    }
+    with open(os.path.join(folder, "checkpoint"), "wb") as f:
+        f.write(serialization.msgpack_serialize(contents))
+    state = load_t5x_optimizer_state(path=folder)
+    assert state.step == 1_000_000
+    assert sorted(state.param_states) == ["encoder/layers_0/mlp/wo/kernel"]
+    statistics = state.param_states["encoder/layers_0/mlp/wo/kernel"]
+    assert sorted(statistics) == ["v", "v_col", "v_row"]
+    np.testing.assert_array_equal(statistics["v_row"], v_row)
+    assert statistics["v_col"].shape == (16,)
+
+
+def test_t5x_checkpoint_without_a_step_is_named(tmp_path):
+    folder = str(tmp_path / "checkpoint_1")
+    _write_t5x_checkpoint(folder, _random_params())
+    with open(os.path.join(folder, "checkpoint"), "rb") as f:
+        contents = serialization.msgpack_restore(f.read())
+    contents["optimizer"]["state"] = {}
+    with open(os.path.join(folder, "checkpoint"), "wb") as f:
+        f.write(serialization.msgpack_serialize(contents))
+    with pytest.raises(CheckpointImportError, match="no 'state/step'"):
+        load_t5x_optimizer_state(path=folder)
