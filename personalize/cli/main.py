@@ -24,6 +24,7 @@ SUBCOMMANDS = {
     "export-checkpoint": "personalize.cli.export_checkpoint",
     "export": "personalize.cli.export",
     "evaluate-lamp": "personalize.cli.export:EVALUATE_LAMP",
+    "compile": "personalize.cli.compile",
 }
 
 
