@@ -20,7 +20,7 @@ if [ ! -f "$stamp" ]; then
   echo "run.sh: installing personalize and its pinned dependencies into .venv (a few minutes the first time)" >&2
   [ -x .venv/bin/python ] || "$python" -m venv .venv
   .venv/bin/python -m pip install --quiet --upgrade pip
-  .venv/bin/python -m pip install --quiet -e ".[test]"
+  .venv/bin/python -m pip install --quiet -e ".[test,tpu]"  # tpu: libtpu, so the compile tests run
   rm -f .venv/.installed-*
   touch "$stamp"
 fi
