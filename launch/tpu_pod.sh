@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
 # Run `personalize train` on every worker of a Cloud TPU VM pod slice.
 #
-# usage: launch/tpu_pod.sh --tpu NAME --zone ZONE --project PROJECT --model_dir gs://BUCKET/DIR \
+# usage: launch/tpu_pod.sh --tpu NAME --topology v4-128 --zone ZONE --project PROJECT --model_dir gs://BUCKET/DIR \
 #            --gin_file MODEL.gin --gin_file runs/finetune.gin --gin_file partitioning/tpu_v4_256_xxl.gin \
 #            [--gin.NAME=VALUE ...] [--git_url URL [--git_ref REF] | (default) this working tree as a tarball] \
-#            [--skip_install] [--python python3.11] [--env KEY=VALUE ...] [--detach] [--dry-run]
+#            [--skip_install] [--skip_compile_check] [--python python3.11] [--env KEY=VALUE ...] [--detach] [--dry-run]
 #
-# Steps, each one `gcloud compute tpus tpu-vm ...` over all workers (--worker=all), in parallel:
+# Steps:
+#   0. compile check, here, before anything reaches the pod: `personalize compile --topology=SLICE` with the same
+#      gin files compiles the train step for the slice (--topology: its accelerator type, v4-128, v5e-256, ...) and
+#      stops the launch when it would not fit in the chips' HBM. Needs the `tpu` extra here (pip install -e
+#      '.[tpu]'); $PERSONALIZE names another `personalize` than .venv/bin/personalize. --skip_compile_check skips it.
+# Then, each one `gcloud compute tpus tpu-vm ...` over all workers (--worker=all), in parallel:
 #   1. install: copy this working tree (tracked and untracked, not ignored files) as a tarball to every worker, or
 #      clone --git_url there, into ~/personalize; a venv ~/personalize-venv (kept between runs) gets the project
 #      and jax[tpu] at the version pyproject.toml pins. --skip_install reuses what is there.
@@ -22,11 +27,12 @@ SCRIPT=tpu_pod.sh
 DRY_RUN=0
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
-tpu="" zone="" project="" model_dir="" git_url="" git_ref="" python=python3.11 skip_install=0 detach=0
+tpu="" topology="" skip_compile_check=0 zone="" project="" model_dir="" git_url="" git_ref="" python=python3.11 skip_install=0 detach=0
 gin_files=() gin_bindings=() envs=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --tpu) need_value "$1" $#; tpu=$2; shift ;;
+    --topology) need_value "$1" $#; topology=$2; shift ;;
     --zone) need_value "$1" $#; zone=$2; shift ;;
     --project) need_value "$1" $#; project=$2; shift ;;
     --model_dir) need_value "$1" $#; model_dir=$2; shift ;;
@@ -35,11 +41,12 @@ while [ $# -gt 0 ]; do
     --git_ref) need_value "$1" $#; git_ref=$2; shift ;;
     --python) need_value "$1" $#; python=$2; shift ;;
     --env) need_value "$1" $#; [[ "$2" == [A-Za-z_]*=* ]] || die "--env takes KEY=VALUE, got $2"; envs+=("$2"); shift ;;
-    --tpu=*|--zone=*|--project=*|--model_dir=*|--gin_file=*|--git_url=*|--git_ref=*|--python=*|--env=*)
+    --tpu=*|--topology=*|--zone=*|--project=*|--model_dir=*|--gin_file=*|--git_url=*|--git_ref=*|--python=*|--env=*)
       set -- "${1%%=*}" "${1#*=}" "${@:2}"; continue ;;
     --gin.*=*) gin_bindings+=("$1") ;;
     --gin.*) die "gin override $1 must look like --gin.NAME=VALUE" ;;
     --skip_install) skip_install=1 ;;
+    --skip_compile_check) skip_compile_check=1 ;;
     --detach) detach=1 ;;
     --dry-run|--dry_run) DRY_RUN=1 ;;
     -h|--help) print_help "$0"; exit 0 ;;
@@ -49,6 +56,8 @@ while [ $# -gt 0 ]; do
 done
 
 require --tpu "$tpu"
+[ "$skip_compile_check" = 1 ] || [ -n "$topology" ] \
+  || die "missing required flag --topology (the slice's accelerator type, e.g. v4-128, for the compile check; or --skip_compile_check)"
 require --zone "$zone"
 require --project "$project"
 require --model_dir "$model_dir"
@@ -66,6 +75,19 @@ for name in "${gin_files[@]}"; do
 done
 if [ "$DRY_RUN" = 0 ]; then
   command -v gcloud >/dev/null || die "gcloud not found: install the Google Cloud CLI (or use --dry-run)"
+fi
+
+if [ "$skip_compile_check" = 0 ]; then
+  personalize=${PERSONALIZE:-$REPO/.venv/bin/personalize}
+  check=("$personalize" compile "--topology=$topology")
+  for name in "${remote_gins[@]}"; do
+    check+=("--gin_file=$name")
+  done
+  check+=("${gin_bindings[@]}")
+  status=0
+  (cd "$REPO" && run "${check[@]}") || status=$?
+  [ "$status" != 1 ] || die "the job does not fit on $topology (see personalize compile above); nothing was sent to the pod (change the partitioning gin, or --skip_compile_check)"
+  [ "$status" = 0 ] || die "the compile check failed (exit $status); nothing was sent to the pod (--skip_compile_check skips it)"
 fi
 
 gcloud_tpu=(compute tpus tpu-vm)
