@@ -8,9 +8,11 @@ import subprocess
 import sys
 import time
 
-import pytest
+import numpy as np
+from flax import traverse_util
 
-from personalize.models.t5.checkpoint_import import load_hf_t5
+from personalize.cli.main import main
+from personalize.models.t5.checkpoint_import import load_hf_t5, load_t5x
 from tests.tasks import tiny_corpus
 
 STEPS = 16
@@ -80,3 +82,12 @@ def test_pretrain_resumes_after_kill_and_reads_training_users_only(tmp_path):
     start_gin = open(os.path.join(output, "start.gin")).read()
     assert f"initial_checkpoint = {report['checkpoint']!r}" in start_gin and "emb_dim = 32" in start_gin
     assert os.path.exists(os.path.join(output, "config.gin"))
+
+    # `personalize export-checkpoint` writes the trained MODEL_DIR in T5X's layout: the same params as the export.
+    t5x_dir = str(tmp_path / "t5x")
+    assert main(["export-checkpoint", "--model_dir", os.path.join(output, "model"), "--format", "t5x",
+                 "--output", t5x_dir, "--vocabulary", os.path.join(output, "spm.model"),
+                 "--gin_file=pretrain/model_tiny.gin", *MICRO_MODEL]) == 0
+    exported = traverse_util.flatten_dict(load_t5x(path=t5x_dir, config=config))
+    for key, value in traverse_util.flatten_dict(params).items():
+        np.testing.assert_array_equal(exported[key], value)
