@@ -29,7 +29,7 @@ class SummaryWriter:
     """One event file per split subfolder of `directory`, opened on the first write and flushed after each."""
 
     directory: pathlib.Path
-    _writers: dict[str, Any] = dataclasses.field(default_factory=dict)
+    _writers: dict[str, Any] = dataclasses.field(default_factory=dict, init=False, repr=False)
 
     def _write(self, *, split: str, step: int, values: list) -> None:
         import tensorflow as tf
