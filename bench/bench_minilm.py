@@ -104,11 +104,13 @@ def main(argv: list[str] | None = None) -> None:
     import jax
     import numpy as np
     import torch
+    import transformers
     from sentence_transformers import SentenceTransformer
 
     from personalize.retrieval.dense.encode import DenseEncoder
     from personalize.retrieval.dense.minilm import default_minilm_path, load_minilm
 
+    transformers.utils.logging.disable_progress_bar()
     torch.set_num_threads(args.threads)
     texts, source = _load_texts(args)
     shortfall = f" (the corpus has only {len(texts)}, fewer than --texts {args.texts})" if len(texts) < args.texts else ""
