@@ -26,6 +26,7 @@ class Memory:
     outputs: int
     aliased: int  # outputs that reuse donated argument buffers
     code: int
+    xla_peak: int  # XLA's own peak estimate (buffers reused over the program); the total above is the safe bound
 
     @property
     def total(self) -> int:
@@ -36,7 +37,8 @@ def memory_of(compiled: Compiled) -> Memory:
     stats = compiled.memory
     return Memory(arguments=int(stats.argument_size_in_bytes), temporaries=int(stats.temp_size_in_bytes),
                   outputs=int(stats.output_size_in_bytes), aliased=int(stats.alias_size_in_bytes),
-                  code=int(stats.generated_code_size_in_bytes))
+                  code=int(stats.generated_code_size_in_bytes),
+                  xla_peak=int(getattr(stats, "peak_memory_in_bytes", 0)))
 
 
 def parameter_bytes_per_device(abstract_params: Any) -> int:
