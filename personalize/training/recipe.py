@@ -128,6 +128,7 @@ def train_until_converged(
         random_seed=seed,
         pretrained_params=pretrained_params,
         early_stopping=EarlyStopping(patience=patience) if validation is not None else None,
+        loss_normalizing_factor=None,  # T5X's (and `personalize train`'s): the loss summed over target tokens
     )
     last_step = int(jax.device_get(state.step))
     record = read_best_record(model_dir)
