@@ -1,4 +1,5 @@
-"""`infer` with two processes (jax.distributed on localhost, 2 CPU devices each) writes what one process writes."""
+"""`personalize infer` with two processes (jax.distributed on localhost, 2 CPU devices each) writes what one
+process writes."""
 
 import json
 import os
@@ -45,12 +46,16 @@ def test_two_process_infer_writes_the_single_process_predictions(tmp_path):
           train_data=SeqioBatches(mixture_or_task_name=task, task_feature_lengths=tiny_text_task.LENGTHS,
                                   split="train", batch_size=8, shuffle=False, pack=False),
           task_feature_lengths=tiny_text_task.LENGTHS, train_steps=STEPS, log_period=STEPS)
-    multihost_infer_run.run(model_dir=str(tmp_path), prefix="one_process", devices=jax.devices()[:4])
+    multihost_infer_run.infer_in_process(model_dir=str(tmp_path), devices=jax.devices()[:4])
+    gin_file = tmp_path / "infer.gin"
+    gin_file.write_text(multihost_infer_run.GIN)
 
     port = _free_port()
-    env = {**os.environ, "JAX_PLATFORMS": "cpu"}
-    processes = [subprocess.Popen([sys.executable, str(SCRIPT), str(tmp_path), str(index), str(port)],
-                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    env = {**os.environ, "JAX_PLATFORMS": "cpu", "JAX_COORDINATOR_ADDRESS": f"localhost:{port}",
+           "JAX_NUM_PROCESSES": "2"}
+    processes = [subprocess.Popen([sys.executable, str(SCRIPT), str(tmp_path), str(gin_file)],
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                  env={**env, "JAX_PROCESS_ID": str(index)})
                  for index in range(2)]
     outputs = []
     for process in processes:
@@ -69,6 +74,6 @@ def test_two_process_infer_writes_the_single_process_predictions(tmp_path):
         assert [r["example_id"] for r in expected] == [f"test-{i}" for i in range(tiny_text_task.SIZES["test"])]
         assert len({r["prediction"] for r in expected}) > 2, "predictions must differ for the comparison to mean much"
         assert _records(inference / f"two_processes_{name}-{STEPS}.jsonl") == expected, name
-    assert sorted(p.name for p in inference.iterdir()) == sorted(
+    assert sorted(p.name for p in inference.glob("*.jsonl")) == sorted(
         f"{prefix}_{name}-{STEPS}.jsonl" for prefix in ("one_process", "two_processes") for name in tiny_text_task.MESHES
     )

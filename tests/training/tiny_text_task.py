@@ -4,8 +4,6 @@ Its texts use lowercase ASCII only, so a model with 128 output ids (byte vocabul
 them and every prediction decodes to text. Every sharded dimension divides by 4 (a 4-way model axis).
 """
 
-import functools
-
 from personalize.metrics.text_metrics import GENERATION_METRICS
 from personalize.models.t5.config import T5Config
 
@@ -35,9 +33,13 @@ def _dataset(split: str, shuffle_files: bool, seed: int | None = None):
         {"example_id": list(ids), "inputs": list(inputs), "targets": list(targets)})
 
 
-@functools.cache
+def config() -> T5Config:
+    """The tiny model's config, for gin (`network.Transformer.config = @tiny_text_task.config()`)."""
+    return CONFIG
+
+
 def register() -> str:
-    """Registers the task once per process; returns its name."""
+    """Registers the task (again: safe to call twice); returns its name, so gin can set a task name with it."""
     import seqio
 
     vocabulary = seqio.ByteVocabulary()
