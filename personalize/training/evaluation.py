@@ -16,6 +16,7 @@ from personalize.training.data import SeqioBatches, iterate_batches
 from personalize.training.finetune import CHECKPOINT_DIR, METRICS_FILE, model_input_shapes
 from personalize.training.loop import evaluate_batches
 from personalize.training.metrics_log import MetricsLog
+from personalize.training.summaries import SummaryWriter
 from personalize.training.state import boxed_params
 from personalize.training.steps import compile_eval_step
 
@@ -65,5 +66,9 @@ def evaluate(
         batches=iterate_batches(eval_data, shard=data_shard_of_process(mesh=mesh)),
         to_global=lambda batch: global_batch(local_batch=batch, mesh=mesh, rules=rules),
     )
-    MetricsLog(path=directory / METRICS_FILE).write(step=step, split="eval", metrics=metrics)
+    log = MetricsLog(path=directory / METRICS_FILE, summaries=SummaryWriter(directory=directory))  # MODEL_DIR/eval/
+    try:
+        log.write(step=step, split="eval", metrics=metrics)
+    finally:
+        log.close()
     return metrics

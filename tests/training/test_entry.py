@@ -63,6 +63,12 @@ def test_train_then_eval_through_gin(tmp_path):
     assert metrics["loss"] == pytest.approx(records[-1]["loss"], rel=1e-5)
     assert metrics["tokens"] == records[-1]["tokens"]
     assert "evaluation.evaluate.eval_data" in (model_dir / "eval_config.gin").read_text()
+    # and TensorBoard's event reader sees the eval loss in MODEL_DIR/eval, as T5X writes it
+    from tensorboard.backend.event_processing import event_accumulator
+
+    events = event_accumulator.EventAccumulator(str(model_dir / "eval"))
+    events.Reload()
+    assert [e.value for e in events.Scalars("loss")] == pytest.approx([metrics["loss"]], rel=1e-6)
     assert "finetune.train.train_data" in (model_dir / "config.gin").read_text()
 
 
