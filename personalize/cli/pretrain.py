@@ -19,7 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fields", help="JSONL field mapping (as `personalize prepare`)")
     parser.add_argument("--loader_option", action="append", default=None, metavar="KEY=VALUE",
                         help="a loader keyword (as `personalize prepare`)")
-    parser.add_argument("--model_size", default="mini", help="gin/pretrain/model_NAME.gin (tiny, mini, wide)")
+    parser.add_argument("--model_size", default="tiny", help="gin/pretrain/model_NAME.gin (tiny, mini, wide)")
     parser.add_argument("--cpu_devices", default="1",
                         help="split a CPU host into this many JAX devices (auto: one per core, at most 2); "
                              "no effect on GPU/TPU hosts")
