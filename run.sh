@@ -25,6 +25,26 @@ if [ ! -f "$stamp" ]; then
   touch "$stamp"
 fi
 
+# SynCtx's weak labels need the WordNet 3.0 database. Where the system has none (nor $PERSONALIZE_WORDNET_DIR),
+# unpack Debian's wordnet-base into .venv/share/wordnet (apt-get download needs no root where package lists exist).
+if [ -z "${PERSONALIZE_WORDNET_DIR:-}" ] && [ ! -f .venv/share/wordnet/data.noun ] && [ ! -f /usr/share/wordnet/data.noun ] \
+   && [ ! -f "$HOME/nltk_data/corpora/wordnet/data.noun" ] && command -v apt-get >/dev/null; then
+  echo "run.sh: no WordNet database found; unpacking Debian's wordnet-base into .venv/share/wordnet" >&2
+  work=$(mktemp -d)
+  if ! (cd "$work" && apt-get download wordnet-base >/dev/null 2>&1); then
+    [ "$(id -u)" = 0 ] && apt-get update -qq >/dev/null 2>&1
+    (cd "$work" && apt-get download wordnet-base >/dev/null 2>&1) || true
+  fi
+  if ls "$work"/wordnet-base_*.deb >/dev/null 2>&1 && dpkg-deb -x "$work"/wordnet-base_*.deb "$work/root" \
+     && [ -f "$work/root/usr/share/wordnet/data.noun" ]; then
+    mkdir -p .venv/share && rm -rf .venv/share/wordnet && mv "$work/root/usr/share/wordnet" .venv/share/wordnet
+  else
+    echo "run.sh: could not fetch wordnet-base: SynCtx needs WordNet; set PERSONALIZE_WORDNET_DIR to a WordNet" \
+         "3.0 folder (e.g. nltk_data/corpora/wordnet)" >&2
+  fi
+  rm -rf "$work"
+fi
+
 case "${1:-}" in
   demo)
     shift

@@ -341,6 +341,10 @@ def run_experiment(
     from personalize.synthesis.run import write_synctxind
     from personalize.vocabulary.sentencepiece_vocabulary import load_vocabulary, train_vocabulary
 
+    if "+SynCtx" in rows:  # an outside resource: checked before the first stage, not an hour into the run
+        from personalize.synthesis.synonyms import DEFAULT_WORDNET_DIR, WordNetSynonyms
+
+        WordNetSynonyms(directory=DEFAULT_WORDNET_DIR)
     store = ArtifactStore(os.path.join(output_dir, "artifacts"), log=_log)
     use_compilation_cache(os.path.join(output_dir, "artifacts", "jax-compilation-cache"))
     prepared_key = {"prepare": dict(prepare_config or {})}

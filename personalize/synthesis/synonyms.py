@@ -14,10 +14,13 @@ import dataclasses
 import functools
 import os
 import shutil
+import sys
 import tempfile
 from typing import Mapping, Protocol
 
-DEFAULT_WORDNET_DIR = "/usr/share/wordnet"
+# Where the WordNet 3.0 database is looked for, in order: $PERSONALIZE_WORDNET_DIR, the copy `run.sh` unpacks into
+# the virtual environment (Debian's wordnet-base, when the system has none), Debian's own place, NLTK's data folder.
+WORDNET_ENV = "PERSONALIZE_WORDNET_DIR"
 _DATABASE_FILES = tuple(f"{kind}.{pos}" for kind in ("data", "index") for pos in ("noun", "verb", "adj", "adv")) + (
     "noun.exc", "verb.exc", "adj.exc", "adv.exc")
 # lexnames(5WN) of WordNet 3.0: number, lexicographer file, syntactic category (1 noun, 2 verb, 3 adj, 4 adv).
@@ -59,6 +62,23 @@ class SynonymTable:
 
 def has_wordnet(directory: str) -> bool:
     return all(os.path.exists(os.path.join(directory, name)) for name in _DATABASE_FILES)
+
+
+def wordnet_candidates() -> list[str]:
+    """The folders searched for WordNet, in order (an explicit $PERSONALIZE_WORDNET_DIR is the only one then)."""
+    if os.environ.get(WORDNET_ENV):
+        return [os.environ[WORDNET_ENV]]
+    return [os.path.join(sys.prefix, "share", "wordnet"), "/usr/share/wordnet",
+            os.path.expanduser("~/nltk_data/corpora/wordnet")]
+
+
+def default_wordnet_dir() -> str:
+    """The first candidate that holds the database, else the first candidate (so an error names where to put it)."""
+    candidates = wordnet_candidates()
+    return next((c for c in candidates if has_wordnet(c)), candidates[0])
+
+
+DEFAULT_WORDNET_DIR = default_wordnet_dir()
 
 
 def _reader_root(*, directory: str, work_dir: str | None) -> str:
@@ -125,8 +145,9 @@ class WordNetSynonyms:
         if not has_wordnet(directory):
             missing = [n for n in _DATABASE_FILES if not os.path.exists(os.path.join(directory, n))]
             raise FileNotFoundError(
-                f"{directory}: not a WordNet 3.0 database (missing {', '.join(missing)}); install Debian's "
-                "wordnet-base or point directory= at nltk_data/corpora/wordnet")
+                f"{directory}: not a WordNet 3.0 database (missing {', '.join(missing)}); `bash run.sh` unpacks "
+                f"Debian's wordnet-base into the virtual environment, or install it, or set ${WORDNET_ENV} (or "
+                "directory=) to a WordNet folder such as nltk_data/corpora/wordnet")
         self._reader = open_english_wordnet(directory=directory, work_dir=work_dir)
         self.directory = directory
 
