@@ -82,7 +82,7 @@ def run_command(args: argparse.Namespace, gin_files: list[str], gin_bindings: li
             result["decode"] = reports.refused_report(
                 required_bytes=refused.required_bytes, available_bytes=refused.available_bytes, message=str(refused),
                 tpu_slice=tpu_slice)
-    print(f"model: {counts.total / 1e9:.3f}e9 parameters")
+    print(f"model: {counts.total:,} parameters")
     for line in reports.format_report(result):
         print(line)
     if args.output_json:
