@@ -158,6 +158,21 @@ def use_compilation_cache(directory: str) -> None:
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
 
 
+def checkpoint_fingerprint(path: str) -> list[tuple[str, int, int]]:
+    """(relative name, size, mtime in ns) of every file of a checkpoint: a checkpoint written again at the same path
+    (a new pre-training) makes new rows, without hashing gigabytes of weights."""
+    if os.path.isfile(path):
+        return [(os.path.basename(path), os.path.getsize(path), os.stat(path).st_mtime_ns)]
+    found = []
+    for root, _, names in os.walk(path):
+        for name in sorted(names):
+            file = os.path.join(root, name)
+            found.append((os.path.relpath(file, path), os.path.getsize(file), os.stat(file).st_mtime_ns))
+    if not found:
+        raise FileNotFoundError(f"initial_checkpoint {path}: no checkpoint files there")
+    return sorted(found)
+
+
 def starting_point(
     *,
     store: ArtifactStore,
@@ -178,27 +193,24 @@ def starting_point(
     if initial_checkpoint:
         from personalize.stage_models.train_apply import imported_params
 
-        key = {"checkpoint": os.path.abspath(initial_checkpoint), "format": initial_checkpoint_format}
+        key = {"checkpoint": os.path.abspath(initial_checkpoint), "format": initial_checkpoint_format,
+               "files": checkpoint_fingerprint(initial_checkpoint)}
         _log(f"[start] fine-tuning from {initial_checkpoint} ({initial_checkpoint_format})")
         return key, imported_params(path=initial_checkpoint, checkpoint_format=initial_checkpoint_format,
                                     config=model.config)
     if pretraining is None:
         return {}, None
-    from personalize.pretraining.denoising import write_denoising_examples
     from personalize.pretraining.run import pretrain
+    from personalize.pretraining.stage import CHECKPOINT_DIR
+    from personalize.stage_models.train_apply import imported_params
 
-    examples_key = {"prepared": config_hash(prepared_key), "copies": pretraining.copies, "seed": pretraining.seed,
-                    "span_start_rate": pretraining.span_start_rate, "max_span_words": pretraining.max_span_words}
-    examples = store.build("pretraining-examples", examples_key, lambda d: write_denoising_examples(
-        prepared_dir=prepared_dir, output_dir=d, copies=pretraining.copies, seed=pretraining.seed,
-        span_start_rate=pretraining.span_start_rate, max_span_words=pretraining.max_span_words))
-    key = {"examples": config_hash(examples_key), "vocabulary": vocabulary_path,
+    key = {"prepared": config_hash(prepared_key), "vocabulary": vocabulary_path,
            "model": dataclasses.asdict(model_config), "pretraining": dataclasses.asdict(pretraining)}
-    settings = dict(examples_dir=examples, vocabulary_path=vocabulary_path, model=model, settings=pretraining)
-    trained: dict[str, Any] = {}  # the params of a fresh build, so they are not restored again
-    directory = store.build("pretrained", key, lambda d: trained.update(params=pretrain(output_dir=d, **settings)),
-                            resumable=True)
-    params = trained["params"] if trained else pretrain(output_dir=directory, **settings)
+    directory = store.build("pretrained", key, lambda d: pretrain(
+        prepared_dir=prepared_dir, output_dir=d, vocabulary_path=vocabulary_path, model_config=model_config,
+        settings=pretraining), resumable=True)
+    params = imported_params(path=os.path.join(directory, CHECKPOINT_DIR), checkpoint_format="hf",
+                             config=model.config)
     return {"pretrained": config_hash(key)}, params
 
 

@@ -1,4 +1,4 @@
-"""What every model of an experiment starts from: random weights, a denoising pre-training, or a T5 checkpoint."""
+"""What every model of an experiment starts from: random weights, `personalize pretrain`'s stage, or a T5 checkpoint."""
 
 import jax
 import numpy as np
@@ -13,7 +13,8 @@ from tests.tasks import tiny_corpus
 CONFIG = T5Config(emb_dim=16, num_heads=2, head_dim=8, mlp_dim=32, num_encoder_layers=1, num_decoder_layers=1,
                   dropout_rate=0.0, dtype="float32")
 VOCAB_SIZE = 154  # the pieces of write_vocabulary and T5's 100 sentinels
-PRETRAINING = PretrainingSettings(train_steps=2, batch_size=8, length=64, warmup_steps=1, copies=1)
+PRETRAINING = PretrainingSettings(train_steps=2, batch_size=8, inputs_length=64, targets_length=64, warmup_steps=1,
+                                  copies=1, held_out_documents=2, eval_period=2)
 
 
 @pytest.fixture(scope="module")
