@@ -36,6 +36,9 @@ def _load(target: str):
 
 def main(argv: Sequence[str] | None = None) -> int:
     from personalize import gin_config
+    from personalize.partitioning.platforms import leave_out_absent_tpu
+
+    leave_out_absent_tpu()  # libtpu (the compile extra) without a TPU chip: no TPU runtime, no start-up errors
 
     gin_files, gin_bindings, rest = gin_config.split_gin_flags(sys.argv[1:] if argv is None else argv)
     parser = argparse.ArgumentParser(prog="personalize", description="Teach LLMs to Personalize, in JAX.")
