@@ -66,7 +66,7 @@ def run_command(args: argparse.Namespace, gin_files: list[str], gin_bindings: li
     report = gin_config.configured(stage.run_pretraining)(prepared_dir=prepared_dir, output_dir=args.output_dir)
     gin_config.write_operative_config(args.output_dir)
     probe = report["copy_probe"]["scores"]
-    print(f"pre-trained {report['steps']} steps; copy probe: exact match {probe['exact_match']:.3f}, token accuracy "
+    print(f"pre-trained {report['last_step']} steps, exported the best validation step {report['steps']}; copy probe: exact match {probe['exact_match']:.3f}, token accuracy "
           f"{probe['token_accuracy']:.3f}, ROUGE-L {probe['rougeL']:.2f}\n"
           f"checkpoint: {report['checkpoint']}\nreport: {os.path.join(args.output_dir, 'report.md')}\n"
           f"use it: personalize experiment --dataset ... --gin_file={report['start_gin']}")

@@ -27,6 +27,7 @@ class PretrainingSettings:
     copies: int = 4
     held_out_documents: int = 64
     eval_period: int = 500
+    patience: int = 3
     seed: int = 0
 
 

@@ -73,14 +73,16 @@ def write_start_gin(*, path: str, model_config: Any, checkpoint_dir: str, checkp
 
 def _report_markdown(report: dict[str, Any]) -> str:
     corpus, training, probe = report["corpus"], report["training"], report["copy_probe"]["scores"]
-    validation = training["validation"][-1] if training["validation"] else None
+    chosen = [r for r in training["validation"] if r["step"] == report["steps"]]
+    validation = (chosen or training["validation"] or [None])[-1]  # the exported step's, when it was evaluated
     lines = [f"# Pre-training report: {report['prepared_dir']}", "",
              f"- corpus: {corpus['users']} training-only users, {corpus['train_documents']} documents trained on, "
              f"{corpus['held_out_documents']} held out (validation loss, copy probe)",
              f"- objective: span corruption (noise density {report['settings']['noise_density']}, mean span "
              f"{report['settings']['mean_noise_span_length']}) mixed with whole-document denoising at rate "
              f"{report['settings']['denoising_rate']}",
-             f"- model: {report['parameters']:,} parameters, {report['steps']} steps of batch "
+             f"- model: {report['parameters']:,} parameters; the best validation step {report['steps']} of "
+             f"{report['last_step']} trained, batch "
              f"{report['settings']['batch_size']} x {report['settings']['inputs_length']}/"
              f"{report['settings']['targets_length']} tokens (packed)",
              f"- throughput: {training['examples_per_second'] or 0:.1f} examples/s; wall time of this run "
@@ -125,6 +127,7 @@ def run_pretraining(
     held_out_documents: int = 64,
     validation_batches: int = 4,
     eval_period: int = 500,
+    patience: int = 3,
     checkpoint_period: int = 200,
     log_period: int = 50,
     probe_tokens: int = 64,
@@ -134,6 +137,8 @@ def run_pretraining(
     """Pre-trains `model_config` from scratch (resuming if output_dir has a checkpoint); returns the report.
 
     denoising_rate: the share of whole-document denoising examples in the mixture (0: span corruption alone).
+    eval_period / patience: validation loss every eval_period steps; the best step is exported, and training stops
+      after `patience` evaluations without improvement (the one recipe's rule, personalize.training.recipe).
     vocabulary_path: an existing SentencePiece model (default: one of `vocabulary_size` pieces trained here on the
       training users' documents). checkpoint_format: 'hf' (safetensors folder) or 't5x'.
     """
@@ -148,6 +153,8 @@ def run_pretraining(
     from personalize.pretraining.copy_probe import run_copy_probe
     from personalize.training.adafactor import Adafactor
     from personalize.training.data import SeqioBatches
+    from personalize.training.early_stopping import EarlyStopping, restore_best_params
+    from personalize.training.evaluation import abstract_params
     from personalize.training.finetune import train
     from personalize.training.schedules import warmup_rsqrt_decay
     from personalize.vocabulary.sentencepiece_vocabulary import load_vocabulary, train_vocabulary
@@ -190,9 +197,12 @@ def run_pretraining(
                                 batch_size=batch_size, shuffle=True, seed=seed, pack=True),
         task_feature_lengths=lengths, train_steps=train_steps, validation_data=validation,
         eval_period=eval_period, checkpoint_period=checkpoint_period, keep_checkpoints=2, log_period=log_period,
-        random_seed=seed)
-    params = meta.unbox(jax.device_get(state.params))
-    step = int(jax.device_get(state.step))
+        random_seed=seed, early_stopping=EarlyStopping(patience=patience))
+    # The best validation step's params (a small corpus is over-fitted long before train_steps), as every row does.
+    abstract, _ = abstract_params(model=model, task_feature_lengths=lengths, partitioner=partitioner)
+    params, step = restore_best_params(model_dir=model_dir, abstract_params=abstract)
+    params = meta.unbox(jax.device_get(params))
+    last_step = int(jax.device_get(state.step))
 
     checkpoint_dir = os.path.join(output_dir, CHECKPOINT_DIR)
     export_checkpoint(params=params, config=config, output_dir=checkpoint_dir, checkpoint_format=checkpoint_format,
@@ -207,7 +217,7 @@ def run_pretraining(
                            texts=[document_text(d) for d in corpus.held_out], batch_size=batch_size)
     report = {
         "prepared_dir": prepared_dir, "output_dir": output_dir, "checkpoint": checkpoint_dir,
-        "checkpoint_format": checkpoint_format, "start_gin": start_gin, "steps": step,
+        "checkpoint_format": checkpoint_format, "start_gin": start_gin, "steps": step, "last_step": last_step,
         "parameters": sum(int(x.size) for x in jax.tree_util.tree_leaves(params)),
         "model_config": dataclasses.asdict(config),
         "corpus": {"users": corpus.users, "train_documents": len(corpus.train),
