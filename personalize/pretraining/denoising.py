@@ -4,20 +4,17 @@ The paper fine-tunes pretrained T5 models, which already copy text from their in
 (the CPU demo, or a study without T5 weights) must first learn that, or every row collapses to a generic passage
 and personal context cannot help. This objective teaches it: word spans are replaced by T5 sentinels
 (`<extra_id_N>`) and the target is the full original text (text infilling with full reconstruction, the T5
-paper's "BERT-style" family). Only training users' documents are used, so no validation or test user's text is
-seen before evaluation.
+paper's "BERT-style" family), mixed with span corruption by `personalize pretrain` (corpus.py), which feeds it only
+training users' documents, so no validation or test user's text is seen before evaluation.
 """
 
 from __future__ import annotations
 
 import hashlib
 import random
-from typing import Any, Iterable, Iterator
+from typing import Iterable, Iterator
 
-from personalize.author_distinction.pairs import training_only_users
 from personalize.corpus.document import Document
-from personalize.preparation.dataset import PreparedDataset
-from personalize.summarization.seq2seq_examples import write_examples_dir
 
 VARIANT = "Denoising"
 MAX_SENTINELS = 100  # T5 vocabularies carry <extra_id_0> ... <extra_id_99>
@@ -63,25 +60,3 @@ def denoising_examples(*, documents: Iterable[Document], copies: int, seed: int,
             yield {"example_id": f"{document.user_id}/{document.doc_id}/{copy}", "targets": text,
                    "inputs": corrupt_spans(text=text, rng=rng, span_start_rate=span_start_rate,
                                            max_span_words=max_span_words)}
-
-
-def write_denoising_examples(*, prepared_dir: str, output_dir: str, copies: int = 4, seed: int = 0,
-                             span_start_rate: float = 0.05, max_span_words: int = 3,
-                             validation_examples: int = 64) -> dict[str, Any]:
-    """The training users' documents as a seq2seq examples directory (`train`, and a small `validation` taken from
-    the last users by id, held out of `train`). Returns the manifest."""
-    prepared = PreparedDataset(prepared_dir)
-    users = training_only_users(prepared=prepared)
-    documents = sorted((d for d in prepared.documents() if d.user_id in users), key=lambda d: (d.user_id, d.doc_id))
-    if not documents:
-        raise ValueError(f"{prepared_dir}: no training-only users' documents to pre-train on (a temporal split "
-                         "holds every user out)")
-    settings = {"prepared_dir": prepared_dir, "copies": copies, "seed": seed, "span_start_rate": span_start_rate,
-                "max_span_words": max_span_words}
-    examples = list(denoising_examples(documents=documents, copies=copies, seed=seed,
-                                       span_start_rate=span_start_rate, max_span_words=max_span_words))
-    held_out = min(validation_examples, len(examples) // 10)
-    split_at = len(examples) - held_out
-    return write_examples_dir(output_dir=output_dir, variant=VARIANT,
-                              files={"train": examples[:split_at], "validation": examples[split_at:]},
-                              settings=settings)

@@ -1,14 +1,12 @@
-"""Denoising pre-training examples: sentinel spans in, the whole document out, training users only."""
+"""Denoising pre-training examples: sentinel spans in, the whole document out (training users only: see
+test_pretrain_command)."""
 
-import json
 import random
 
 import pytest
 
 from personalize.corpus.document import Document
-from personalize.pretraining.denoising import (corrupt_spans, denoising_examples, document_text,
-                                               write_denoising_examples)
-from tests.tasks import tiny_corpus
+from personalize.pretraining.denoising import corrupt_spans, denoising_examples, document_text
 
 
 def test_no_span_leaves_the_text_as_it_is_and_every_word_a_span_replaces_all():
@@ -46,15 +44,3 @@ def test_targets_are_title_and_body_and_examples_do_not_depend_on_document_order
     assert forward["u/d1/0"]["targets"] == "A title\n" + docs[1].body == document_text(docs[1])
     assert forward["u/d0/0"]["targets"] == docs[0].body
     assert forward["u/d1/0"]["inputs"] != forward["u/d1/1"]["inputs"]  # two differently corrupted copies
-
-
-def test_only_training_users_documents_are_written(tmp_path):
-    prepared = tiny_corpus.write_prepared(str(tmp_path / "prepared"))
-    manifest = write_denoising_examples(prepared_dir=prepared, output_dir=str(tmp_path / "out"), copies=1,
-                                        validation_examples=4)
-    records = [json.loads(line) for name in ("train", "validation")
-               for line in (tmp_path / "out" / f"{name}.jsonl").read_text().splitlines()]
-    users = {record["example_id"].split("/")[0] for record in records}
-    assert users == {user for user, split in tiny_corpus.USERS.items() if split == "train"}
-    assert len(records) == 6 * 5 and manifest["files"] == {"train": 27, "validation": 3}
-    assert manifest["variant"] == "Denoising"
