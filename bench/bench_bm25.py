@@ -22,18 +22,18 @@ identical.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import random
 import subprocess
 import sys
 import tempfile
 import time
-from typing import Any, Iterator, Sequence
+from typing import Any, Sequence
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
+from personalize.console import native_stderr_quieted  # noqa: E402
 from personalize.corpus.document import Document  # noqa: E402
 from personalize.pipeline.rank_contexts import RankingSettings, UserRanker, index_statistics  # noqa: E402
 from personalize.preparation.dataset import PreparedDataset  # noqa: E402
@@ -93,26 +93,6 @@ def lucene_user_contexts(*, searcher: LuceneBm25Searcher, documents: Sequence[Do
     return records
 
 
-@contextlib.contextmanager
-def _jvm_stderr_captured() -> Iterator[None]:
-    """The JVM writes its start-up warnings (Java version, sun.misc.Unsafe) straight to file descriptor 2: keep
-    them off the console, and show them only if the block fails."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile() as captured:
-        os.dup2(captured.fileno(), 2)
-        try:
-            yield
-        except BaseException:
-            os.dup2(saved, 2)
-            captured.seek(0)
-            sys.stderr.write(captured.read().decode("utf-8", "replace"))
-            raise
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-
-
 def _timed_once(run) -> tuple[tuple[float, float], Any]:
     """((wall-clock seconds, CPU seconds of this process, JVM threads included), result) of one call."""
     wall, cpu = time.perf_counter(), time.process_time()
@@ -153,7 +133,7 @@ def main() -> None:
             args.repeats)
 
         index_dir = os.path.join(work, "lucene_index")
-        with _jvm_stderr_captured():
+        with native_stderr_quieted():  # the JVM's start-up warnings (Java version, sun.misc.Unsafe)
             index_seconds, _ = _timed_once(lambda: build_lucene_index(documents=all_documents, index_dir=index_dir))
             searcher = LuceneBm25Searcher(index_dir=index_dir)
         try:

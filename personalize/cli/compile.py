@@ -43,12 +43,13 @@ def run_command(args: argparse.Namespace, gin_files: list[str], gin_bindings: li
     _host_is_cpu()
     from personalize import gin_config
     from personalize.compile import aot, flops, report as reports, settings as run_settings
+    from personalize.console import native_stderr_quieted
     from personalize.compile.topologies import slice_devices
     from personalize.training.evaluation import abstract_params
 
     gin_config.parse_gin(gin_files, gin_bindings)
     settings = run_settings.read_run_settings()
-    with aot.quiet_native_stderr():
+    with native_stderr_quieted(expected=(aot.DoesNotFit,)):
         devices = slice_devices(tpu_slice)
     partitioner = aot.make_slice_partitioner(devices=devices, partitioning=settings.partitioning)
     mesh = dict(partitioner.mesh.shape)
@@ -62,7 +63,7 @@ def run_command(args: argparse.Namespace, gin_files: list[str], gin_bindings: li
     analytic = flops.train_step_flops(counts=counts, config=config, task_feature_lengths=settings.task_feature_lengths,
                                       batch_size=settings.batch_size)
     try:
-        with aot.quiet_native_stderr():
+        with native_stderr_quieted(expected=(aot.DoesNotFit,)):
             train = aot.compile_train(settings=settings, partitioner=partitioner)
         result = reports.train_report(compiled=train, tpu_slice=tpu_slice, analytic_flops=analytic,
                                       num_microbatches=settings.num_microbatches)
@@ -75,7 +76,7 @@ def run_command(args: argparse.Namespace, gin_files: list[str], gin_bindings: li
                   batch_size=settings.batch_size, task_feature_lengths=dict(settings.task_feature_lengths))
     if args.decode:
         try:
-            with aot.quiet_native_stderr():
+            with native_stderr_quieted(expected=(aot.DoesNotFit,)):
                 decode = aot.compile_decode(settings=settings, partitioner=partitioner, abstract_params=params)
             result["decode"] = reports.decode_report(compiled=decode, tpu_slice=tpu_slice)
         except aot.DoesNotFit as refused:

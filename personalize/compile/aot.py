@@ -4,13 +4,9 @@ The abstract state, its shardings and every PRNG key are made on the host (JAX_P
 context: an eager op inside it would try to run on the absent TPU. Only `lower(...).compile()` sees the slice.
 """
 
-import contextlib
 import dataclasses
-import os
 import re
-import sys
-import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import jax
@@ -69,28 +65,6 @@ def _compile(lowered: Any) -> Any:
         raise DoesNotFit(required_bytes=int(float(required) * _UNITS[required_unit]),
                          available_bytes=int(float(available) * _UNITS[available_unit]),
                          message=str(error).splitlines()[0]) from None
-
-
-@contextlib.contextmanager
-def quiet_native_stderr() -> Iterator[None]:
-    """Keeps libtpu's start-up warnings (TPU_ACCELERATOR_TYPE, worker hostnames: irrelevant when only compiling)
-    off the console; they are shown after all if the block fails."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile() as sink:
-        os.dup2(sink.fileno(), 2)
-        try:
-            yield
-        except DoesNotFit:
-            raise
-        except BaseException:
-            os.dup2(saved, 2)
-            sink.seek(0)
-            sys.stderr.write(sink.read().decode(errors="replace")[-4000:])
-            raise
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
 
 
 def make_slice_partitioner(*, devices: list, partitioning: Mapping[str, Any]) -> Partitioner:
