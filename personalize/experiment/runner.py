@@ -319,6 +319,17 @@ def build_additions(
     return additions
 
 
+def row_additions(*, row: str, additions: Mapping[str, str], base_summary: str, multitask_row: str) -> list[str]:
+    """The stage outputs a row's prompt uses: its artifact key names these alone, so running a subset of rows (or
+    adding a stage later) reuses every row whose inputs did not change."""
+    if row == "+AuthorPred":
+        return row_additions(row=multitask_row, additions=additions, base_summary=base_summary,
+                             multitask_row=multitask_row)
+    used = {"+SumCtx": ["SumCtx"], "+SumCtxInd": ["SumCtxInd"], "+SynCtx": [base_summary, "SynCtx"],
+            "+SynCtxInd": [base_summary, "SynCtxInd"]}.get(row, [])
+    return [name for name in used if name in additions]
+
+
 def run_experiment(
     *,
     output_dir: str,
@@ -409,7 +420,9 @@ def run_experiment(
             skipped[row] = "no starting checkpoint: the models start from random weights"
             _log(f"[{row}] skipped: {skipped[row]}")
             continue
-        row_key = {"row": row, "ranked": config_hash(ranked_key), "additions": sorted(additions),
+        row_key = {"row": row, "ranked": config_hash(ranked_key),
+                   "additions": row_additions(row=row, additions=additions, base_summary=base_summary,
+                                              multitask_row=multitask_row),
                    "vocabulary": vocabulary_path, "model": dataclasses.asdict(model_config),
                    "training": dataclasses.asdict(training), "start": start_key}
         _log(f"[{row}] task {name}")
