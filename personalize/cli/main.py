@@ -1,4 +1,4 @@
-"""Entry point: `personalize SUBCOMMAND [--gin_file=F] [--gin.X=Y] ...`."""
+"""Entry point: `personalize [--verbose] SUBCOMMAND [--gin_file=F] [--gin.X=Y] ...`."""
 
 from __future__ import annotations
 
@@ -34,7 +34,12 @@ def _load(target: str):
     return getattr(module, attribute) if attribute else module
 
 
+VERBOSE_HELP = "show other libraries' warnings and native log lines (TensorFlow, absl, Beam, XLA), hidden by default"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Runs a subcommand. From the command line (`argv` None) the console is set up first (personalize.console:
+    other libraries' noise hidden unless --verbose); a caller passing `argv` (tests, scripts) keeps its own."""
     from personalize import gin_config
     from personalize.partitioning.platforms import leave_out_absent_tpu
 
@@ -42,6 +47,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     gin_files, gin_bindings, rest = gin_config.split_gin_flags(sys.argv[1:] if argv is None else argv)
     parser = argparse.ArgumentParser(prog="personalize", description="Teach LLMs to Personalize, in JAX.")
+    parser.add_argument("--verbose", action="store_true", help=VERBOSE_HELP)
     commands = parser.add_subparsers(dest="command", required=True)
     modules = {}
     for name, module_name in SUBCOMMANDS.items():  # imports stay light: heavy modules load inside run_command
@@ -49,8 +55,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         modules[name] = module
         sub = commands.add_parser(name, help=module.HELP, description=module.HELP)
         sub.add_argument("--gin_file", action="append", help="gin file(s) to parse (repeatable)")
+        sub.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS, help=VERBOSE_HELP)
         module.add_arguments(sub)
     args = parser.parse_args(rest)
+    if argv is None:
+        from personalize.console import set_up_console
+
+        set_up_console(verbose=args.verbose)
     try:
         return modules[args.command].run_command(args, gin_files, gin_bindings) or 0
     except BadRecordError as error:

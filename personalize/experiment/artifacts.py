@@ -6,7 +6,10 @@ import hashlib
 import json
 import os
 import shutil
+import time
 from typing import Any, Callable
+
+from personalize.console import format_duration
 
 DONE = "DONE.json"
 
@@ -35,7 +38,8 @@ class ArtifactStore:
         """Returns the artifact's directory, running `make(directory)` unless it is already complete.
 
         A non-resumable stage that was interrupted is started again from an empty directory; a resumable
-        one (training, which restores its own checkpoints) continues in place.
+        one (training, which restores its own checkpoints) continues in place. The log shows a build's header,
+        "[stage] building DIRECTORY", and its wall time, "[stage] built in 41s".
         """
         directory = self.path(stage, config)
         if self.is_done(stage, config):
@@ -45,7 +49,9 @@ class ArtifactStore:
             shutil.rmtree(directory)
         os.makedirs(directory, exist_ok=True)
         self.log(f"[{stage}] building {directory}")
+        started = time.perf_counter()
         make(directory)
         with open(os.path.join(directory, DONE), "w", encoding="utf-8") as handle:
             json.dump({"stage": stage, "config": config}, handle, indent=1, sort_keys=True, default=str)
+        self.log(f"[{stage}] built in {format_duration(time.perf_counter() - started)}")
         return directory

@@ -15,6 +15,7 @@ import sys
 import time
 from typing import Any, Callable, Mapping, Sequence
 
+from personalize.console import format_duration
 from personalize.experiment.artifacts import ArtifactStore, config_hash
 from personalize.experiment.paper_results import PAPER_COUNTERPART
 from personalize.experiment.results_table import build_results, write_results
@@ -67,7 +68,8 @@ def _predict_test(*, directory: str, predict_task_name: str, model: Any, params:
                   training: TrainingSettings) -> None:
     from personalize.decoding.predict_task import predict_split
 
-    predict_split(
+    started = time.perf_counter()
+    count = predict_split(
         task_name=predict_task_name,
         split="test",
         model=model,
@@ -80,6 +82,7 @@ def _predict_test(*, directory: str, predict_task_name: str, model: Any, params:
         alpha=training.alpha,
         max_examples=training.max_test_examples,
     )
+    _log(f"  decoded {predict_task_name} test: {count} examples in {format_duration(time.perf_counter() - started)}")
 
 
 def _checked_partitioner(training: TrainingSettings):
@@ -126,7 +129,7 @@ def train_and_predict_row(
     with open(os.path.join(directory, TRAINING_RECORD), "w", encoding="utf-8") as handle:
         json.dump(record, handle, indent=1)
     _log(f"  trained {task_name}: step {trained.last_step} of at most {training.train_steps}, chose step "
-         f"{trained.chosen_step} (best validation loss) in {time.perf_counter() - started:.0f}s")
+         f"{trained.chosen_step} (best validation loss) in {format_duration(time.perf_counter() - started)}")
     _predict_test(directory=directory, predict_task_name=predict_task_name, model=model, params=trained.params,
                   partitioner=partitioner, training=training)
 
@@ -364,6 +367,7 @@ def run_experiment(
     from personalize.synthesis.run import write_synctxind
     from personalize.vocabulary.sentencepiece_vocabulary import load_vocabulary, train_vocabulary
 
+    experiment_started = time.perf_counter()
     if "+SynCtx" in rows:  # an outside resource: checked before the first stage, not an hour into the run
         from personalize.synthesis.synonyms import DEFAULT_WORDNET_DIR, WordNetSynonyms
 
@@ -425,7 +429,6 @@ def run_experiment(
                                               multitask_row=multitask_row),
                    "vocabulary": vocabulary_path, "model": dataclasses.asdict(model_config),
                    "training": dataclasses.asdict(training), "start": start_key}
-        _log(f"[{row}] task {name}")
         decoded = tasks.task_name(dataset=slug, row=multitask_row) if row == "+AuthorPred" else name
         if row == ZERO_SHOT:
             build = lambda d: predict_zero_shot(  # noqa: E731
@@ -439,16 +442,22 @@ def run_experiment(
         predictions[row] = os.path.join(directory, "predictions-test.jsonl")
         steps[row] = chosen_step(directory)
 
+    _log(f"[results] scoring {len(predictions)} row{'s' if len(predictions) != 1 else ''}")
+    scoring_started = time.perf_counter()
     results = build_results(predictions=predictions, context_row=base_ranking,
                             steps={row: step for row, step in steps.items() if step is not None})
     paper_dataset = PAPER_COUNTERPART.get(dataset_name)
     paths = write_results(results, output_dir=output_dir, title=f"{dataset_name} (test split)",
                           paper_dataset=paper_dataset)
+    _log(f"[results] scored in {format_duration(time.perf_counter() - scoring_started)}; the experiment took "
+         f"{format_duration(time.perf_counter() - experiment_started)}")
     with open(os.path.join(output_dir, "skipped_rows.json"), "w", encoding="utf-8") as handle:
         json.dump(skipped, handle, indent=1)
     with open(paths["markdown"], encoding="utf-8") as handle:
         print(handle.read())
     for row, reason in skipped.items():
         print(f"not run: {row} ({reason})")
-    _log("results: " + ", ".join(f"{kind} {path}" for kind, path in paths.items()))
+    tables = [paths[kind] for kind in ("markdown", "csv")]
+    print(f"results: {', '.join(tables)}")
+    print(f"plots: {', '.join(path for path in paths.values() if path not in tables)}")
     return paths

@@ -21,6 +21,7 @@ import sys
 import time
 from typing import Any
 
+from personalize.console import format_duration
 from personalize.stage_models.task import read_manifest, register_stage_task
 
 MODEL_DIR = "model"
@@ -182,7 +183,7 @@ def train_and_apply(
                                          validation_task_name=train_task if validates else None,
                                          eval_period=eval_period if validates else None, patience=patience)
             trained = True
-            _log(f"  trained {variant} (limit {train_steps} steps) in {time.perf_counter() - started:.0f}s")
+            _log(f"  trained {variant} (limit {train_steps} steps) in {format_duration(time.perf_counter() - started)}")
         else:
             _log(f"  {variant}: reusing the finished model in {model_dir}")
 
