@@ -8,6 +8,7 @@ import sys
 from typing import Sequence
 
 from personalize.corpus.errors import BadRecordError
+from personalize.preflight import PreflightError
 
 # subcommand -> "module" or "module:ATTRIBUTE" with HELP, add_arguments(parser), run_command(args, gin_files, gin_bindings)
 SUBCOMMANDS = {
@@ -66,6 +67,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return modules[args.command].run_command(args, gin_files, gin_bindings) or 0
     except BadRecordError as error:
         print(f"personalize {args.command}: bad input: {str(error).splitlines()[0]}\n  (use --skip_bad to skip and count such records)", file=sys.stderr)
+        return 2
+    except PreflightError as error:  # every missing outside resource with its fix, found before the first stage
+        print(f"personalize {args.command}: {error.report()}", file=sys.stderr)
         return 2
     except (FileNotFoundError, ValueError) as error:
         print(f"personalize {args.command}: {error}", file=sys.stderr)

@@ -247,18 +247,21 @@ def build_additions(
     start_key: Mapping[str, Any] | None = None,
     pretrained_params: Any = None,
     embedding_cache_dir: str | None = None,
+    wordnet_dir: str | None = None,
 ) -> dict[str, str]:
     """Summaries and keywords the requested rows need (stages 3-4), each an artifact: variant -> directory.
 
     The stage models start from `pretrained_params` (what `start_key` names: imported T5 weights or the denoising
     pre-training), as the paper's start from T5; a SumCtxInd checkpoint without a corpus is used as it is.
-    SumCtx's weak labels use the ranking's dense encoder (`ranked_key["encoder"]`) through its embedding cache.
+    SumCtx's weak labels use the ranking's dense encoder (`ranked_key["encoder"]`) through its embedding cache;
+    SynCtx's use the WordNet 3.0 database in `wordnet_dir` (None: the installed one, synonyms.default_wordnet_dir).
     """
     from personalize.pipeline.rank_contexts import load_text_encoder
     from personalize.stage_models.train_apply import train_and_apply
     from personalize.summarization.context_independent import write_corpus_examples, write_sumctxind_inputs
     from personalize.summarization.run import write_sumctx_training_examples
     from personalize.synthesis.run import write_synctx_training_examples, write_synctxind
+    from personalize.synthesis.synonyms import default_wordnet_dir
 
     wanted = {row.lstrip("+") for row in rows}
     if wanted & {"SynCtxInd", "SynCtx"}:
@@ -297,7 +300,7 @@ def build_additions(
     if "SynCtx" in wanted:
         examples = store.build("synctx-examples", ranked_key | {"strategy": base_ranking}, lambda d: (
             write_synctx_training_examples(prepared_dir=prepared_dir, ranked_dir=ranked_dir, output_dir=d,
-                                           strategy=base_ranking)))
+                                           strategy=base_ranking, wordnet_dir=wordnet_dir or default_wordnet_dir())))
         additions["SynCtx"] = store.build("synctx", stage, lambda d: train_and_apply(
             examples_dir=examples, output_dir=d, variant="SynCtx", **model_settings), resumable=True)
     if "SumCtxInd" in wanted:
@@ -352,7 +355,9 @@ def run_experiment(
     initial_checkpoint: str | None = None,
     initial_checkpoint_format: str = "hf",
     pretraining: PretrainingSettings | None = None,
+    wordnet_dir: str | None = None,
     prepare_config: Mapping[str, Any] | None = None,
+    corpus: Mapping[str, Any] | None = None,
 ) -> dict[str, str]:
     """Runs every requested row and writes results.md / results.csv / plots in `output_dir`.
 
@@ -360,18 +365,26 @@ def run_experiment(
     public summarization corpus (document/summary JSONL) or a summarizer checkpoint (T5X) is given.
     Every model starts from `initial_checkpoint` (a local T5 checkpoint, as the paper starts from T5), from a
     denoising `pretraining` on the training users' documents (from-scratch models), or from random weights.
+    `wordnet_dir`: the WordNet 3.0 database of +SynCtx (None: the installed one). Before the first stage, every
+    outside resource these rows use, and `corpus` (the format, paths and fields `prepare` reads, when given), is
+    checked (personalize/preflight.py): a PreflightError lists all that is missing, and nothing is written.
     """
+    from personalize.preflight import experiment_problems, raise_problems
+    from personalize.synthesis.synonyms import default_wordnet_dir
+
+    experiment_started = time.perf_counter()
+    wordnet_dir = wordnet_dir or default_wordnet_dir()
+    raise_problems(experiment_problems(
+        output_dir=output_dir, rows=rows, strategies=strategies, encoder=encoder, wordnet_dir=wordnet_dir,
+        vocabulary_path=vocabulary_path, initial_checkpoint=initial_checkpoint, sumctxind_corpus=sumctxind_corpus,
+        sumctxind_checkpoint=sumctxind_checkpoint, base_summary=base_summary, corpus=corpus,
+        training_headlines=TRAINING_HEADLINES))
+
     import tasks
     from personalize.generation.rows import row_slug
     from personalize.pipeline.beam_ranking import rank_dataset
-    from personalize.synthesis.run import write_synctxind
     from personalize.vocabulary.sentencepiece_vocabulary import load_vocabulary, train_vocabulary
 
-    experiment_started = time.perf_counter()
-    if "+SynCtx" in rows:  # an outside resource: checked before the first stage, not an hour into the run
-        from personalize.synthesis.synonyms import DEFAULT_WORDNET_DIR, WordNetSynonyms
-
-        WordNetSynonyms(directory=DEFAULT_WORDNET_DIR)
     store = ArtifactStore(os.path.join(output_dir, "artifacts"), log=_log)
     use_compilation_cache(os.path.join(output_dir, "artifacts", "jax-compilation-cache"))
     prepared_key = {"prepare": dict(prepare_config or {})}
@@ -401,7 +414,7 @@ def run_experiment(
         base_ranking=base_ranking, base_summary=base_summary, vocabulary_path=vocabulary_path,
         model_config=model_config, training=stage_training, sumctxind_corpus=sumctxind_corpus,
         sumctxind_checkpoint=sumctxind_checkpoint, start_key=start_key, pretrained_params=start_params,
-        embedding_cache_dir=embedding_cache_dir)
+        embedding_cache_dir=embedding_cache_dir, wordnet_dir=wordnet_dir)
 
     slug = "".join(c if c.isalnum() else "_" for c in dataset_name.lower())
     # The paper adds author distinction on top of the best single task: +SynCtx when it runs.

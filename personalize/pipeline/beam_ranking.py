@@ -360,7 +360,13 @@ def rank_dataset(*, prepared_dir: str, output_dir: str,
                  encoder: str = "minilm", encoder_path: str | None = None, cache_dir: str | None = None,
                  num_shards: int | None = None, splits: Sequence[str] | None = None, in_process: bool = False,
                  pipeline_args: Sequence[str] = ()) -> dict[str, int]:
-    """The ranking stage's entry point (bound by gin/ranking/rank.gin); returns the run's counters."""
+    """The ranking stage's entry point (bound by gin/ranking/rank.gin); returns the run's counters.
+
+    The prepared dataset and the dense encoder's weights are checked first (personalize/preflight.py)."""
+    from personalize.preflight import raise_problems, ranking_problems
+
+    raise_problems(ranking_problems(prepared_dir=prepared_dir, strategies=strategies, encoder=encoder,
+                                    encoder_path=encoder_path))
     settings = RankingSettings(strategies=tuple(strategies), max_chars=max_chars, separator=separator,
                                bm25_statistics=bm25_statistics)
     encoder_factory = (functools.partial(load_text_encoder, encoder=encoder, path=encoder_path, cache_dir=cache_dir)

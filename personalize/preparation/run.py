@@ -28,7 +28,13 @@ def prepare_dataset(
     prepare: Callable[..., PreparedCorpus] = prepare_corpus,
     log: Callable[[str], None] = lambda line: print(line, file=sys.stderr),
 ) -> dict[str, Any]:
-    """Runs preparation end to end and returns the Table 1 statistics (also written beside the data)."""
+    """Runs preparation end to end and returns the Table 1 statistics (also written beside the data).
+
+    The format, input files and JSONL field mapping are checked first (personalize/preflight.py): a PreflightError
+    lists every problem before anything is read or written."""
+    from personalize.preflight import corpus_problems, raise_problems
+
+    raise_problems(corpus_problems(format=format, paths=paths, fields=fields))
     started = time.perf_counter()
     report = RecordReport(source=", ".join(paths) or format, skip_bad=skip_bad)
     documents = load_documents(format=format, paths=paths, report=report, fields=fields, options=loader_options)

@@ -60,8 +60,13 @@ class SynonymTable:
         return self.table.get(word, frozenset())
 
 
+def missing_wordnet_files(directory: str) -> list[str]:
+    """The WordNet 3.0 database files that `directory` lacks (all of them when it does not exist)."""
+    return [name for name in _DATABASE_FILES if not os.path.exists(os.path.join(directory, name))]
+
+
 def has_wordnet(directory: str) -> bool:
-    return all(os.path.exists(os.path.join(directory, name)) for name in _DATABASE_FILES)
+    return not missing_wordnet_files(directory)
 
 
 def wordnet_candidates() -> list[str]:
@@ -142,8 +147,8 @@ class WordNetSynonyms:
     """
 
     def __init__(self, *, directory: str = DEFAULT_WORDNET_DIR, work_dir: str | None = None):
-        if not has_wordnet(directory):
-            missing = [n for n in _DATABASE_FILES if not os.path.exists(os.path.join(directory, n))]
+        missing = missing_wordnet_files(directory)
+        if missing:
             raise FileNotFoundError(
                 f"{directory}: not a WordNet 3.0 database (missing {', '.join(missing)}); `bash run.sh` unpacks "
                 f"Debian's wordnet-base into the virtual environment, or install it, or set ${WORDNET_ENV} (or "
