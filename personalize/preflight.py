@@ -238,3 +238,22 @@ def ranking_problems(*, prepared_dir: str, strategies: Sequence[str], encoder: s
     if DENSE_STRATEGIES & set(strategies):
         problems += encoder_problems(encoder=encoder, path=encoder_path)
     return problems
+
+
+def run_problems(*, mode: str, model_dir: str, initial_checkpoint: str | None = None, vocabulary: str | None = None,
+                 ranked_dir: str | None = None, prepared_dir: str | None = None) -> list[Problem]:
+    """`personalize train|eval|infer`'s inputs named in gin: the checkpoint to start from, the vocabulary and the
+    dataset folders of gin/tasks/register.gin; eval and infer read MODEL_DIR's checkpoints."""
+    problems = []
+    if mode in ("eval", "infer"):
+        problems += path_problems(resource="MODEL_DIR", path=model_dir, kind="folder",
+                                  fix=f"give --gin.MODEL_DIR the folder of a `personalize train` run to {mode}")
+    problems += path_problems(resource="initial checkpoint", path=initial_checkpoint,
+                              fix="give --gin.INITIAL_CHECKPOINT_PATH a local T5 checkpoint, or None")
+    problems += path_problems(resource="vocabulary", path=vocabulary, kind="file",
+                              fix="give --gin.VOCABULARY a SentencePiece .model file")
+    problems += path_problems(resource="ranked contexts", path=ranked_dir, kind="folder",
+                              fix="give --gin.RANKED_DIR the output folder of `personalize rank`")
+    problems += path_problems(resource="prepared dataset", path=prepared_dir, kind="folder",
+                              fix="give --gin.PREPARED_DIR the output folder of `personalize prepare`, or None")
+    return problems

@@ -173,3 +173,23 @@ def test_a_problem_reads_as_what_and_how_to_fix_it():
     error = PreflightError([Problem("WordNet", "/x does not exist", "run `bash run.sh`")])
     assert str(error) == ("1 problem found before the first stage, nothing was run:\n"
                           "- WordNet: /x does not exist\n    fix: run `bash run.sh`")
+
+
+def test_train_lists_the_missing_paths_its_gin_names_before_making_model_dir(tmp_path):
+    from personalize.training.entry import run_gin
+
+    bindings = [f"MODEL_DIR = '{tmp_path / 'model'}'", "MIXTURE_OR_TASK_NAME = 'd_immedctx'", "TRAIN_STEPS = 1",
+                "TASK_FEATURE_LENGTHS = {'inputs': 8, 'targets': 8}", "DATASET_NAME = 'd'",
+                f"INITIAL_CHECKPOINT_PATH = '{tmp_path / 'no-checkpoint'}'",
+                f"RANKED_DIR = '{tmp_path / 'no-ranked'}'", f"VOCABULARY = '{tmp_path / 'no-spm.model'}'"]
+    with pytest.raises(PreflightError) as raised:
+        run_gin("train", ["models/t5_1_1/tiny.gin", "runs/finetune.gin", "tasks/register.gin"], bindings)
+    assert [p.resource for p in raised.value.problems] == ["initial checkpoint", "vocabulary", "ranked contexts"]
+    assert "--gin.VOCABULARY" in raised.value.problems[1].fix
+    assert not (tmp_path / "model").exists()
+
+
+def test_eval_and_infer_need_the_model_dir_they_read():
+    [problem] = preflight.run_problems(mode="infer", model_dir="/no/such/run")
+    assert problem.resource == "MODEL_DIR" and "personalize train" in problem.fix
+    assert preflight.run_problems(mode="train", model_dir="/no/such/run") == []
