@@ -9,11 +9,14 @@ import sys
 import time
 
 import numpy as np
+import pytest
 from flax import traverse_util
 
 from personalize.cli.main import main
 from personalize.models.t5.checkpoint_import import load_hf_t5, load_t5x
 from tests.tasks import tiny_corpus
+
+pytestmark = pytest.mark.slow  # pre-trains in a child process, kills it and resumes
 
 STEPS = 16
 MICRO_MODEL = ["--gin.config.T5Config.emb_dim=32", "--gin.config.T5Config.num_heads=2",
@@ -30,21 +33,25 @@ def _command(prepared, output):
             "--output_dir", output, "--model_size", "tiny", *MICRO_MODEL, *bindings]
 
 
-def _wait_for(path, process, *, timeout):
+def _wait_for(path, process, log, *, timeout):
     deadline = time.monotonic() + timeout
     while not os.path.exists(path):
-        assert process.poll() is None, f"pretrain ended before {path} appeared:\n{process.stdout.read()}"
-        assert time.monotonic() < deadline, f"{path} never appeared"
+        assert process.poll() is None, f"pretrain ended before {path} appeared:\n{open(log).read()[-3000:]}"
+        assert time.monotonic() < deadline, f"{path} never appeared:\n{open(log).read()[-3000:]}"
         time.sleep(0.05)
 
 
 def test_pretrain_resumes_after_kill_and_reads_training_users_only(tmp_path):
     prepared = tiny_corpus.write_prepared(str(tmp_path / "prepared"))
     output = str(tmp_path / "pretrained")
-    first = subprocess.Popen(_command(prepared, output), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    _wait_for(os.path.join(output, "model", "checkpoints", "2", "commit_success.txt"), first, timeout=600)
-    first.send_signal(signal.SIGKILL)
-    first.wait(timeout=60)
+    log = str(tmp_path / "first.log")  # a file, not a pipe nobody reads, which a chatty child could fill and block on
+    with open(log, "w") as sink:
+        first = subprocess.Popen(_command(prepared, output), stdout=sink, stderr=subprocess.STDOUT)
+    try:
+        _wait_for(os.path.join(output, "model", "checkpoints", "2", "commit_success.txt"), first, log, timeout=600)
+    finally:
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=60)
     assert first.returncode == -signal.SIGKILL
     assert not os.path.exists(os.path.join(output, "report.json"))
 

@@ -1,11 +1,9 @@
 import json
 
-import jax
 import pytest
 
 from personalize.training.entry import GIN_DIR, run_gin
 
-pytestmark = pytest.mark.skipif(jax.device_count() < 4, reason="needs 4 devices (XLA_FLAGS device count)")
 
 # Includes by absolute path: under pytest, `tests/partitioning` is an importable namespace package, and gin's
 # package-resource reader crashes on `include 'partitioning/...'` before it tries the gin/ search path.

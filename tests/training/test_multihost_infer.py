@@ -21,7 +21,7 @@ from personalize.training.adafactor import Adafactor
 from personalize.training.data import SeqioBatches
 from personalize.training.finetune import train
 
-pytestmark = pytest.mark.skipif(jax.device_count() < 4, reason="needs 4 devices (XLA_FLAGS device count)")
+pytestmark = pytest.mark.slow  # two processes joined by jax.distributed, each starting JAX
 
 SCRIPT = pathlib.Path(multihost_infer_run.__file__)
 STEPS = 100  # enough for the tiny model to tell the examples apart

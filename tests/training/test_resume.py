@@ -1,23 +1,22 @@
+import contextlib
 import json
 import os
 import pathlib
 import signal
 import subprocess
 import sys
+import threading
 import time
+from queue import Empty, Queue
 
-import jax
 import numpy as np
 import pytest
 import resumable_run
 
+pytestmark = pytest.mark.slow  # trains a tiny model in process and twice in a killed and restarted child
+
 SCRIPT = pathlib.Path(resumable_run.__file__)
 STEPS = 7
-
-pytestmark = pytest.mark.skipif(
-    jax.device_count() < 4,
-    reason="needs 4 devices: set XLA_FLAGS=--xla_force_host_platform_device_count=8 before jax is imported",
-)
 
 
 @pytest.fixture(scope="module")
@@ -25,28 +24,44 @@ def uninterrupted(tmp_path_factory):
     return resumable_run.run(model_dir=str(tmp_path_factory.mktemp("reference")), train_steps=STEPS, block_at=-1)
 
 
-def _start(model_dir, block_at):
-    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=8"}
-    return subprocess.Popen(
-        [sys.executable, str(SCRIPT), str(model_dir), str(STEPS), str(block_at)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=env,
-    )
+@contextlib.contextmanager
+def _started(model_dir, block_at):
+    """The training script as a child process (it inherits the suite's eight devices); killed if the test fails."""
+    process = subprocess.Popen([sys.executable, str(SCRIPT), str(model_dir), str(STEPS), str(block_at)],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
 
 
 def _read_until(process, marker, *, timeout):
-    lines, deadline = [], time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line:
+    """The child's lines up to the one with `marker`; an error when it ends or stays silent past `timeout`.
+
+    The lines are read by a thread, so a child that hangs without printing cannot block the test past its deadline.
+    """
+    lines, queue = [], Queue()
+
+    def forward():
+        for line in process.stdout:
+            queue.put(line)
+        queue.put(None)
+
+    threading.Thread(target=forward, daemon=True).start()
+    deadline = time.monotonic() + timeout
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            line = queue.get(timeout=left)
+        except Empty:
+            break
+        if line is None:
             break
         lines.append(line)
         if marker in line:
             return lines
-    process.kill()
-    raise AssertionError(f"{marker!r} not seen; output:\n{''.join(lines)}")
+    raise AssertionError(f"{marker!r} not seen within {timeout} s; output:\n{''.join(lines)}")
 
 
 def _wait_for(path, *, timeout):
@@ -57,16 +72,16 @@ def _wait_for(path, *, timeout):
 
 
 def test_killed_run_resumes_at_the_same_data_position(tmp_path, uninterrupted):
-    process = _start(tmp_path, block_at=5)
-    _read_until(process, "BLOCKED", timeout=240)
-    _wait_for(tmp_path / "checkpoints" / "4" / "commit_success.txt", timeout=60)
-    process.send_signal(signal.SIGKILL)
-    process.wait(timeout=30)
+    with _started(tmp_path, block_at=5) as process:
+        _read_until(process, "BLOCKED", timeout=240)
+        _wait_for(tmp_path / "checkpoints" / "4" / "commit_success.txt", timeout=60)
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
     assert process.returncode == -signal.SIGKILL
     assert not (tmp_path / "final_params.npz").exists()
 
-    restarted = _start(tmp_path, block_at=-1)
-    output, _ = restarted.communicate(timeout=240)
+    with _started(tmp_path, block_at=-1) as restarted:
+        output, _ = restarted.communicate(timeout=240)
     assert restarted.returncode == 0, output
     assert "resumed from checkpoint step 4 at data position 4" in output
     steps = [json.loads(line)["step"] for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]

@@ -14,7 +14,6 @@ from personalize.partitioning.partitioner import Partitioner
 from personalize.training import adafactor
 from personalize.training.finetune import train
 
-pytestmark = pytest.mark.skipif(jax.device_count() < 4, reason="needs 4 devices (XLA_FLAGS device count)")
 
 TRAIN_SCALARS = {"loss", "accuracy", "learning_rate", "tokens_per_second", "examples_per_second"}
 VALIDATION_SCALARS = {"loss", "accuracy", "cross_entropy"}

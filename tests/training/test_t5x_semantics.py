@@ -26,7 +26,6 @@ from personalize.training.schedules import warmup_rsqrt_decay
 from personalize.training.state import boxed_params, initialize_state, state_shardings
 from personalize.training.steps import compile_train_step
 
-pytestmark = pytest.mark.skipif(jax.device_count() < 8, reason="needs 8 devices (XLA_FLAGS device count)")
 
 LENGTHS = {"inputs": 6, "targets": 6}
 CHECKPOINT_STEP = 1000
