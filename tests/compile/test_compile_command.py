@@ -9,6 +9,8 @@ import pytest
 
 pytest.importorskip("libtpu")
 
+pytestmark = pytest.mark.slow  # compiles a T5 for a TPU slice in child processes
+
 REPO = pathlib.Path(__file__).resolve().parents[2]
 TINY = {"emb_dim": 64, "num_heads": 4, "head_dim": 16, "mlp_dim": 128, "layers": 2, "vocab": 32128}
 

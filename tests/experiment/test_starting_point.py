@@ -10,6 +10,8 @@ from personalize.models.t5.config import T5Config
 from tests.stage_models.conftest import write_vocabulary
 from tests.tasks import tiny_corpus
 
+pytestmark = pytest.mark.slow  # trains experiment rows and a pre-training (~75 s on 2 cores)
+
 CONFIG = T5Config(emb_dim=16, num_heads=2, head_dim=8, mlp_dim=32, num_encoder_layers=1, num_decoder_layers=1,
                   dropout_rate=0.0, dtype="float32")
 VOCAB_SIZE = 154  # the pieces of write_vocabulary and T5's 100 sentinels

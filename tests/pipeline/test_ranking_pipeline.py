@@ -23,6 +23,8 @@ from personalize.preparation.dataset import PreparedDataset, write_prepared_data
 from personalize.preparation.example import Example
 from personalize.preparation.prepare import prepare_corpus
 
+pytestmark = pytest.mark.slow  # Beam pipelines, one on Beam's portable job server
+
 ALL = ("RecentDoc", "RankDocBM25", "RankDocDense", "RankSnippet", "RankDocBySnpt")
 
 

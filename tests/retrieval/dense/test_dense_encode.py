@@ -15,6 +15,8 @@ import pytest
 from personalize.retrieval.dense.encode import (DenseEncoder, batch_rows, bucket_batches, default_bucket_lengths,
                                                 pack_batches, texts_per_row)
 
+pytestmark = pytest.mark.slow  # compiles the encoder for many shapes, runs a child on 4 devices
+
 # The tiny model keeps 16 ids: [CLS], up to 14 characters, [SEP].
 TEXTS = ["a", "longer than fourteen characters", "", "mid text", "bb", "x" * 100, "mid text", "ccc"]
 
