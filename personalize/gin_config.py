@@ -60,7 +60,8 @@ def parse_gin(files: Sequence[str], bindings: Sequence[str]) -> None:
     level = root.level
     root.setLevel(logging.CRITICAL)
     try:
-        gin.parse_config_files_and_bindings(resolved, list(bindings), finalize_config=False)
+        gin.parse_config_files_and_bindings(resolved, [], finalize_config=False)
+        parse_bindings(bindings)
     except (ValueError, KeyError, ImportError, SyntaxError, IOError) as error:
         raise SystemExit(f"gin configuration error: {error}") from None
     finally:
@@ -72,6 +73,32 @@ def parse_gin(files: Sequence[str], bindings: Sequence[str]) -> None:
             f"in the configuration uses {'it' if len(unused) == 1 else 'them'} (a misspelt or obsolete name? "
             "T5X's names: INITIAL_CHECKPOINT_PATH, TRAIN_STEPS, Z_LOSS, LABEL_SMOOTHING, LOSS_NORMALIZING_FACTOR, ...)"
         )
+
+
+def parse_bindings(bindings: Sequence[str]) -> None:
+    """Parses `--gin.X=Y` bindings after the gin files, with the modules those files import in scope.
+
+    gin parses a bindings string on its own, without the files' `from personalize.experiment import runner`: a
+    selector there resolves only against configurables some file has already registered. So
+    `runner.run_experiment.pretraining = @runner.PretrainingSettings()` works in a gin file that imports the runner
+    but fails on the command line, because no file happens to mention PretrainingSettings. A binding that fails so
+    is parsed again under the files' imports (with dynamic registration, as a gin file would be); anything else, and
+    a binding that fails both ways, reports the first error.
+    """
+    imports = {statement.format(): statement for statement in gin.config._IMPORTS}  # gin keeps no public list
+    dynamic = any(statement.module == "__gin__.dynamic_registration" for statement in imports.values())
+    header = ["from __gin__ import dynamic_registration"] + sorted(
+        line for line, statement in imports.items() if not statement.module.startswith("__gin__."))
+    for binding in bindings:
+        try:
+            gin.parse_config(binding)
+        except ValueError as error:
+            if not dynamic or "No configurable matching" not in str(error):
+                raise
+            try:
+                gin.parse_config([*header, binding])
+            except (ValueError, NameError, AttributeError, ImportError):
+                raise error from None
 
 
 def macros_set_by(*, files: Sequence[str], bindings: Sequence[str]) -> set[str]:
