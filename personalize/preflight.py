@@ -26,7 +26,6 @@ _ENCODER_FILES = ("config.json", "modules.json", "model.safetensors")
 _TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "spiece.model")
 # What SynCtx's word vectors read (personalize/synthesis/word_vectors.py): MiniLM's vocabulary and embeddings.
 _WORD_VECTOR_FILES = ("vocab.txt", "model.safetensors")
-DENSE_STRATEGIES = frozenset({"RankDocDense", "RankSnippet", "RankDocBySnpt"})
 ENCODERS = ("minilm", "gtr")
 
 
@@ -200,6 +199,8 @@ def experiment_problems(
     too; +SynCtx needs WordNet and MiniLM's word vectors; +SumCtxInd its corpus (when a path) and checkpoint.
     `corpus`: the format, paths and fields of the prepare stage (run.prepare_dataset's keywords), when known.
     """
+    from personalize.pipeline.rank_contexts import DENSE_STRATEGIES
+
     wanted = {row.lstrip("+") for row in rows}
     if wanted & {"SynCtxInd", "SynCtx"}:
         wanted.add(base_summary)
@@ -233,6 +234,8 @@ def experiment_problems(
 def ranking_problems(*, prepared_dir: str, strategies: Sequence[str], encoder: str,
                      encoder_path: str | None) -> list[Problem]:
     """`personalize rank`'s inputs: a prepared dataset and, for the dense strategies, the encoder's weights."""
+    from personalize.pipeline.rank_contexts import DENSE_STRATEGIES
+
     problems = path_problems(resource="prepared dataset", path=os.path.join(prepared_dir, "manifest.json"),
                              kind="file", fix="give --prepared_dir the output folder of `personalize prepare`")
     if DENSE_STRATEGIES & set(strategies):
