@@ -80,11 +80,11 @@ class _OursOrErrors(logging.Filter):
 
 def format_duration(seconds: float) -> str:
     """A stage's wall time: 0.4s, 41s, 2m 05s, 1h 02m."""
-    if seconds < 10:
+    if seconds < 9.95:
         return f"{seconds:.1f}s"
-    if seconds < 60:
-        return f"{seconds:.0f}s"
     minutes, seconds = divmod(round(seconds), 60)
+    if not minutes:
+        return f"{seconds}s"
     if minutes < 60:
         return f"{minutes}m {seconds:02d}s"
     hours, minutes = divmod(minutes, 60)

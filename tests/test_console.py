@@ -103,6 +103,9 @@ TINY_EXPERIMENT = [
 ]
 
 
+DURATION = r"(\d+(\.\d)?s|\d+m \d\ds|\d+h \d\dm)"  # personalize.console.format_duration
+
+
 def _personalize(*args):
     """The command as a user's shell runs it: stdout and stderr on one console, none of the suite's settings."""
     env = {name: value for name, value in os.environ.items() if name not in ("XLA_FLAGS", "TF_CPP_MIN_LOG_LEVEL")}
@@ -132,15 +135,19 @@ def test_the_experiment_console_shows_our_lines_once_each_stage_timed_and_ends_w
     built = [re.match(r"\[([\w-]+)\] building ", line).group(1) for line in lines if " building " in line]
     assert built == ["prepared", "ranked", "row-recentdoc"]
     for stage in built + ["results"]:
-        assert sum(bool(re.fullmatch(rf"\[{stage}\] (built|scored) in \d+(\.\d)?s.*", line)) for line in lines) == 1
-    assert re.search(r"trained personalize_demo_recentdoc_v1: .* in \d+(\.\d)?s$", console, re.M)
-    assert re.search(r"decoded personalize_demo_recentdoc_v1 test: 8 examples in \d+(\.\d)?s$", console, re.M)
+        assert sum(bool(re.fullmatch(rf"\[{stage}\] (built|scored) in {DURATION}(;.*)?", line)) for line in lines) == 1
+    assert re.search(rf"trained personalize_demo_recentdoc_v1: .* in {DURATION}$", console, re.M)
+    assert re.search(rf"decoded personalize_demo_recentdoc_v1 test: 8 examples in {DURATION}$", console, re.M)
     # the end: the table, then where the results and plots are
     table = lines.index("### demo (test split)")
     assert lines[table + 4].startswith("| RecentDoc |")
-    assert lines[-2] == f"results: {output / 'results.md'}, {output / 'results.csv'}"
+    written = lines[-2].removeprefix("results: ").split(", ")
+    assert lines[-2].startswith("results: ")
+    assert written[:2] == [str(output / "results.md"), str(output / "results.csv")]
+    assert all(os.path.exists(path) for path in written)
     plots = lines[-1].removeprefix("plots: ").split(", ")
-    assert lines[-1].startswith("plots: ") and len(plots) == 4 and all(os.path.exists(p) for p in plots)
+    assert lines[-1].startswith("plots: ") and len(plots) == 4
+    assert all(path.endswith(".png") and os.path.exists(path) for path in plots)
 
 
 @pytest.mark.slow
@@ -149,3 +156,10 @@ def test_verbose_shows_the_libraries_lines(tiny_experiment):
     console = _personalize("--verbose", *TINY_EXPERIMENT, "--output_dir", str(output))  # reuses every artifact
     assert "[row-recentdoc] reusing" in console
     assert "absl::InitializeLog" in console or "oneDNN" in console  # TensorFlow's native start-up lines
+
+
+def test_wall_times_read_as_a_person_writes_them():
+    from personalize.console import format_duration
+
+    assert [format_duration(s) for s in (0.04, 9.94, 9.96, 41.2, 59.6, 125, 3599.6, 3725)] == [
+        "0.0s", "9.9s", "10s", "41s", "1m 00s", "2m 05s", "1h 00m", "1h 02m"]
