@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import pathlib
+import re
 from typing import Callable, Sequence, TypeVar
 
 import gin
@@ -83,8 +84,12 @@ def parse_bindings(bindings: Sequence[str]) -> None:
     `runner.run_experiment.pretraining = @runner.PretrainingSettings()` works in a gin file that imports the runner
     but fails on the command line, because no file happens to mention PretrainingSettings. A binding that fails so
     is parsed again under the files' imports (with dynamic registration, as a gin file would be); anything else, and
-    a binding that fails both ways, reports the first error.
+    a binding that fails both ways, reports the first error. Bindings that bring their own imports
+    (`--gin_bindings='import m'`) are parsed together, as one string, in the context they set up.
     """
+    if any(re.match(r"\s*(import|from)\s", binding) for binding in bindings):
+        gin.parse_config(list(bindings))
+        return
     imports = {statement.format(): statement for statement in gin.config._IMPORTS}  # gin keeps no public list
     dynamic = any(statement.module == "__gin__.dynamic_registration" for statement in imports.values())
     header = ["from __gin__ import dynamic_registration"] + sorted(
