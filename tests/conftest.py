@@ -29,11 +29,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import jax  # noqa: E402
 import pytest  # noqa: E402
 
-try:
-    jax.config.update("jax_num_cpu_devices", DEVICE_COUNT)  # read when the CPU backend starts, just below
-except RuntimeError:
-    pass  # a backend already runs: the count below says whether it is the one the suite needs
-
 # Start the CPU backend now, so no command line run in-process (`--cpu_devices`) changes the device count.
 jax.devices()
 

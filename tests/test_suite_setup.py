@@ -23,12 +23,17 @@ def test_the_suite_runs_on_eight_cpu_devices():
     assert len(jax.devices("cpu")) == 8
     assert jax.device_count() >= 8
     assert os.environ["XLA_FLAGS"].split().count("--xla_force_host_platform_device_count=8") == 1
-    assert "JAX_NUM_CPU_DEVICES" not in os.environ
+
+
+def _environment(**changes):
+    """This process's environment with `changes`; without JAX_NUM_CPU_DEVICES, which a test run in-process before
+    may have left (split_cpu_into_devices sets it for the workers it starts) and which would win over XLA_FLAGS."""
+    return {**{k: v for k, v in os.environ.items() if k != "JAX_NUM_CPU_DEVICES"}, **changes}
 
 
 def _pytest(environment_changes):
     """Runs the test above in a fresh pytest, not quiet: the header says the devices and the flags."""
-    env = {**os.environ, **environment_changes}
+    env = _environment(**environment_changes)
     command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", THIS_TEST]
     return subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
 
@@ -53,7 +58,7 @@ def test_jax_started_before_the_suite_with_another_count_stops_the_session_at_st
     result = subprocess.run(
         [sys.executable, "-c", "import jax, sys, pytest; jax.devices(); "
                                f"sys.exit(pytest.main(['-q', '-p', 'no:cacheprovider', '{THIS_TEST}']))"],
-        cwd=REPO, env={**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=2"},
+        cwd=REPO, env=_environment(XLA_FLAGS="--xla_force_host_platform_device_count=2"),
         capture_output=True, text=True, timeout=300)
     assert result.returncode == pytest.ExitCode.USAGE_ERROR, result.stdout + result.stderr
     assert "the test suite needs 8 CPU devices and JAX started with 2" in result.stdout + result.stderr
