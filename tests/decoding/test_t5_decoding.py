@@ -16,6 +16,8 @@ from personalize.decoding.generate import generate, make_tokens_to_logits, prefi
 from personalize.models.t5.config import T5Config
 from personalize.models.t5.network import Transformer
 
+pytestmark = pytest.mark.slow  # compiles greedy, sampling and beam search for many shapes (~75 s on 2 cores)
+
 EOS = 1
 
 

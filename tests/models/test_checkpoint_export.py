@@ -16,6 +16,8 @@ from personalize.models.t5.checkpoint_import import load_hf_t5, load_t5x, param_
 from personalize.models.t5.config import T5_1_0_ACTIVATIONS, T5_1_1_ACTIVATIONS, T5Config  # noqa: E402
 from personalize.models.t5.network import Transformer  # noqa: E402
 
+pytestmark = pytest.mark.slow  # exports and reloads checkpoints through torch/transformers (~30 s)
+
 VOCAB = 64
 SHAPES = {
     "t5_1_1": dict(mlp_activations=T5_1_1_ACTIVATIONS, logits_via_embedding=False),

@@ -15,6 +15,8 @@ from personalize.models.t5.config import T5_1_0_ACTIVATIONS, T5Config
 from personalize.models.t5.layers import PARAM_AXIS_NAMES, relative_position_bucket
 from personalize.models.t5.network import Transformer
 
+pytestmark = pytest.mark.slow  # compiles the T5 network in several configurations (~30 s on 2 cores)
+
 SMALL = dict(emb_dim=16, num_heads=2, head_dim=8, mlp_dim=24, num_encoder_layers=1, num_decoder_layers=1,
              vocab_size=40, dtype="float32", dropout_rate=0.0)
 

@@ -26,6 +26,7 @@ from personalize.training.schedules import warmup_rsqrt_decay
 from personalize.training.state import boxed_params, initialize_state, state_shardings
 from personalize.training.steps import compile_train_step
 
+pytestmark = pytest.mark.slow  # trains tiny models and runs the command line in child processes (~30 s)
 
 LENGTHS = {"inputs": 6, "targets": 6}
 CHECKPOINT_STEP = 1000
