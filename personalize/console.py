@@ -121,8 +121,12 @@ def _filter_native_stderr() -> None:
     sys.stdout.flush()
     sys.stderr.flush()
     console = os.dup(2)
-    child = subprocess.Popen([sys.executable, "-I", "-S", "-c", _FILTER_SCRIPT, NATIVE_NOISE.pattern],
-                             stdin=subprocess.PIPE, stdout=console, start_new_session=True)
+    try:
+        child = subprocess.Popen([sys.executable, "-I", "-S", "-c", _FILTER_SCRIPT, NATIVE_NOISE.pattern],
+                                 stdin=subprocess.PIPE, stdout=console, start_new_session=True)
+    except OSError:  # no process to spare: the console stays as it is, noise included
+        os.close(console)
+        return
     os.dup2(child.stdin.fileno(), 2)
     child.stdin.close()
     sys.stderr = os.fdopen(os.dup(console), "w", buffering=1, encoding=sys.stderr.encoding,
