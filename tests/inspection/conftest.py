@@ -22,7 +22,6 @@ def tiny():
 @pytest.fixture(scope="module")
 def registered(tmp_path_factory):
     """The 'insp' dataset registered with every input; returns the directories."""
-    pytest.importorskip("seqio")
     import tasks
     from personalize.vocabulary.sentencepiece_vocabulary import train_vocabulary
 

@@ -5,9 +5,10 @@ import inspect
 
 import pytest
 
-gin = pytest.importorskip("gin")
-partitioner = pytest.importorskip("personalize.partitioning.partitioner")
-pytest.importorskip("personalize.training.finetune")  # the files bind finetune.train
+import gin
+
+import personalize.training.finetune  # noqa: F401  (the files bind finetune.train)
+from personalize.partitioning import partitioner
 
 from personalize import gin_config  # noqa: E402
 from personalize.partitioning.axis_rules import standard_logical_axis_rules  # noqa: E402

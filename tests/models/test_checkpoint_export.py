@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from flax import traverse_util
 
-torch = pytest.importorskip("torch")
-transformers = pytest.importorskip("transformers")
+import torch
+import transformers
 
 from personalize.models.t5.checkpoint_export import export_checkpoint, export_hf, export_t5x  # noqa: E402
 from personalize.models.t5.checkpoint_import import load_hf_t5, load_t5x, param_shapes  # noqa: E402

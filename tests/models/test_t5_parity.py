@@ -12,9 +12,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch")
-transformers = pytest.importorskip("transformers")
-safetensors_torch = pytest.importorskip("safetensors.torch")
+import safetensors.torch as safetensors_torch
+import torch
+import transformers
 
 from personalize.models.t5.checkpoint_import import CheckpointImportError, load_hf_t5  # noqa: E402
 from personalize.models.t5.loss import cross_entropy_loss  # noqa: E402

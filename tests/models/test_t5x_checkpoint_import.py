@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from flax import serialization, traverse_util
 
-ts = pytest.importorskip("tensorstore")
+import tensorstore as ts
 
 from personalize.models.t5.checkpoint_import import (  # noqa: E402
     CheckpointImportError,

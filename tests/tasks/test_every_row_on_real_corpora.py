@@ -15,7 +15,7 @@ import pathlib
 import gin
 import pytest
 
-seqio = pytest.importorskip("seqio")
+import seqio
 # About 45-80 s per corpus on 2 cores (MiniLM ranking and weak labels, three tiny stage models), so marked like the
 # other tests that train a tiny model end to end; CI runs them.
 pytestmark = pytest.mark.slow

@@ -1,10 +1,8 @@
 """Inputs too long for their feature length lose whole past-passage entries from the end (issue: inputs that hold
 what the row puts in them); the instruction, x_t, summary and keywords are kept."""
 
-import pytest
-
-seqio = pytest.importorskip("seqio")
-tf = pytest.importorskip("tensorflow")
+import seqio
+import tensorflow as tf
 
 from personalize.generation.examples import render_example  # noqa: E402
 from personalize.generation.rows import Row  # noqa: E402

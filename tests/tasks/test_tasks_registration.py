@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 
-seqio = pytest.importorskip("seqio")
+import seqio
 
 import tasks  # noqa: E402
 import tiny_corpus  # noqa: E402

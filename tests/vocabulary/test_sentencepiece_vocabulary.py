@@ -25,7 +25,8 @@ def test_training_texts_come_from_training_users_only(prepared):
 
 
 def test_training_is_deterministic_with_t5_ids(prepared, tmp_path):
-    sentencepiece = pytest.importorskip("sentencepiece")
+    import sentencepiece
+
     first = train_vocabulary(prepared_dir=prepared, output_path=str(tmp_path / "a" / "spm.model"), vocab_size=120)
     second = train_vocabulary(prepared_dir=prepared, output_path=str(tmp_path / "b.model"), vocab_size=120)
     assert pathlib.Path(first).read_bytes() == pathlib.Path(second).read_bytes()
@@ -35,7 +36,6 @@ def test_training_is_deterministic_with_t5_ids(prepared, tmp_path):
 
 
 def test_loading_adds_extra_ids(prepared, tmp_path):
-    pytest.importorskip("seqio")
     path = train_vocabulary(prepared_dir=prepared, output_path=str(tmp_path / "spm.model"), vocab_size=120)
     import sentencepiece
 

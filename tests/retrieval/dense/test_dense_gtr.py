@@ -14,14 +14,14 @@ import shutil
 
 import numpy as np
 import pytest
+import sentence_transformers
+import sentencepiece
+import torch
+import transformers
+from sentence_transformers.sentence_transformer import modules as st_modules
 
 from personalize.retrieval.dense.encode import DenseEncoder
 
-torch = pytest.importorskip("torch")
-transformers = pytest.importorskip("transformers")
-sentencepiece = pytest.importorskip("sentencepiece")
-st_modules = pytest.importorskip("sentence_transformers.sentence_transformer.modules")
-sentence_transformers = pytest.importorskip("sentence_transformers")
 
 MAX_SEQ_LENGTH = 24
 
