@@ -39,7 +39,8 @@ def wordnet(tmp_path_factory):
     """(WordNet folder, work dir): the readable copy is assembled and read once for the module."""
     work_dir = str(tmp_path_factory.mktemp("wordnet"))
     if open_wordnet(directory=DEFAULT_WORDNET_DIR, work_dir=work_dir) is None:
-        pytest.skip(f"no WordNet database in {DEFAULT_WORDNET_DIR} (apt-get install wordnet-base)")
+        pytest.skip(f"no WordNet database in {DEFAULT_WORDNET_DIR} (bash run.sh brings Debian's wordnet-base where "
+                    "it can; or set PERSONALIZE_WORDNET_DIR)")
     return DEFAULT_WORDNET_DIR, work_dir
 
 

@@ -63,7 +63,8 @@ def test_stopwords_never_selected():
 
 
 @pytest.mark.skipif(not has_wordnet(DEFAULT_WORDNET_DIR),
-                    reason=f"WordNet database absent from {DEFAULT_WORDNET_DIR} (apt-get install wordnet-base)")
+                    reason=f"WordNet database absent from {DEFAULT_WORDNET_DIR} (bash run.sh brings Debian's "
+                           "wordnet-base where it can; or set PERSONALIZE_WORDNET_DIR)")
 def test_real_wordnet_synonyms(tmp_path):
     wordnet = WordNetSynonyms(directory=DEFAULT_WORDNET_DIR, work_dir=str(tmp_path))
     assert {"automobile", "auto", "machine", "motorcar"} <= wordnet.synonyms("car")
