@@ -16,6 +16,7 @@ import gin
 import pytest
 
 import seqio
+
 # About 45-80 s per corpus on 2 cores (MiniLM ranking and weak labels, three tiny stage models), so marked like the
 # other tests that train a tiny model end to end; CI runs them.
 pytestmark = pytest.mark.slow
@@ -61,6 +62,16 @@ ROW_FIELDS = {  # the paper's prompt fields of each row, in order
     "+SynCtxInd": ("passage start:", "summary:", "important words:", "past passages:"),
     "+SynCtx": ("passage start:", "summary:", "important words:", "past passages:"),
 }
+
+
+@pytest.fixture(scope="module", autouse=True)
+def wordnet():
+    """SynCtx's weak labels read WordNet: skipped, saying so, only where there is none (run.sh brings it)."""
+    from personalize.synthesis.synonyms import default_wordnet_dir, has_wordnet
+
+    if not has_wordnet(default_wordnet_dir()):
+        pytest.skip(f"no WordNet database in {default_wordnet_dir()} (bash run.sh brings Debian's wordnet-base "
+                    "where it can; or set PERSONALIZE_WORDNET_DIR)")
 
 
 @pytest.fixture(scope="module", autouse=True)
