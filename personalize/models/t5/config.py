@@ -8,9 +8,27 @@ from __future__ import annotations
 
 import dataclasses
 
+import jax
 import jax.numpy as jnp
 
 _ACTIVATIONS = ("relu", "gelu", "linear")
+
+# Rematerialisation of each encoder and decoder layer in the backward pass, by name (flaxformer's `layer_remat`
+# values; MaxText uses the same names for the same policies). The value is the `jax.checkpoint` policy, None for
+# no checkpointing at all.
+# - 'none': every activation the backward pass needs is kept from the forward pass (no jax.checkpoint).
+# - 'minimal': keep only the outputs of matmuls without batch dimensions, i.e. the projections q/k/v/out and
+#   wi/wo ([batch, length, features], which grow linearly in the length); recompute everything else, notably the
+#   attention logits and weights ([batch, heads, q, k], quadratic in the length: they are dot_generals with batch
+#   dimensions), norms, activations and dropout. `checkpoint_dots` would keep those attention matrices too, the
+#   largest activations at the paper's 1,024-token inputs, so flaxformer and MaxText pick this policy instead.
+# - 'full': keep nothing but each layer's inputs; the whole layer is recomputed in the backward pass (about one
+#   extra forward pass of compute).
+REMAT_POLICIES = {
+    "none": None,
+    "minimal": jax.checkpoint_policies.dots_with_no_batch_dims_saveable,
+    "full": jax.checkpoint_policies.nothing_saveable,
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -20,6 +38,9 @@ class T5Config:
     Numerics policy, as T5X: parameters are stored in float32; activations are computed in `dtype` (bfloat16 by
     default); layer norms and the output logits are computed in float32; attention logits and softmax in `dtype`
     unless `float32_attention_logits` (T5X's T5Config field of that name, False in its T5 1.0 and 1.1 gins).
+
+    `remat_policy` trades compute for activation memory in training, per layer (see REMAT_POLICIES); it changes
+    neither the parameters nor the numbers computed, and decoding is unaffected.
     """
 
     emb_dim: int
@@ -37,6 +58,7 @@ class T5Config:
     layer_norm_epsilon: float = 1e-6
     dtype: str = "bfloat16"
     float32_attention_logits: bool = False
+    remat_policy: str = "none"
 
     def __post_init__(self):
         for name in ("emb_dim", "num_heads", "head_dim", "mlp_dim", "num_encoder_layers", "num_decoder_layers",
@@ -50,6 +72,9 @@ class T5Config:
         if not 0.0 <= self.dropout_rate < 1.0:
             raise ValueError(f"T5Config.dropout_rate must be in [0, 1), got {self.dropout_rate!r}")
         jnp.dtype(self.dtype)
+        if self.remat_policy not in REMAT_POLICIES:
+            raise ValueError(f"T5Config.remat_policy must be one of {tuple(REMAT_POLICIES)}, "
+                             f"got {self.remat_policy!r}")
 
     @property
     def compute_dtype(self) -> jnp.dtype:

@@ -7,11 +7,13 @@ positions that restart at 0 in every segment.
 
 from __future__ import annotations
 
+import functools
+
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from personalize.models.t5.config import T5Config
+from personalize.models.t5.config import REMAT_POLICIES, T5Config
 from personalize.models.t5.layers import (
     Dense,
     Embed,
@@ -36,12 +38,15 @@ def _same_segment(query_segments: jax.Array, key_segments: jax.Array) -> jax.Arr
 
 
 class EncoderLayer(nn.Module):
-    """Pre-norm self-attention then pre-norm MLP, each added back to the residual stream after dropout."""
+    """Pre-norm self-attention then pre-norm MLP, each added back to the residual stream after dropout.
+
+    The arguments are positional so that `_stack_layer` can mark the Python ones static for `jax.checkpoint`.
+    """
 
     config: T5Config
 
     @nn.compact
-    def __call__(self, x: jax.Array, bias: jax.Array, *, enable_dropout: bool) -> jax.Array:
+    def __call__(self, x: jax.Array, bias: jax.Array, enable_dropout: bool) -> jax.Array:
         cfg = self.config
         norm = dict(epsilon=cfg.layer_norm_epsilon, dtype=cfg.compute_dtype)
         # [batch, length, embed] -> [batch, length, embed]
@@ -56,12 +61,15 @@ class EncoderLayer(nn.Module):
 
 
 class DecoderLayer(nn.Module):
-    """Causal self-attention (cached when decoding), attention over the encoder output, then the MLP."""
+    """Causal self-attention (cached when decoding), attention over the encoder output, then the MLP.
+
+    The arguments are positional so that `_stack_layer` can mark the Python ones static for `jax.checkpoint`.
+    """
 
     config: T5Config
 
     @nn.compact
-    def __call__(self, x: jax.Array, encoded: jax.Array, self_bias: jax.Array, cross_bias: jax.Array, *,
+    def __call__(self, x: jax.Array, encoded: jax.Array, self_bias: jax.Array, cross_bias: jax.Array,
                  enable_dropout: bool, decode: bool, decode_index: jax.Array | None,
                  max_decode_length: int | None) -> jax.Array:
         cfg = self.config
@@ -82,6 +90,26 @@ class DecoderLayer(nn.Module):
         h = MlpBlock(cfg, name="mlp")(h, enable_dropout=enable_dropout)
         x = x + dropout(h, rate=cfg.dropout_rate, enable=enable_dropout)
         return nn.with_logical_constraint(x, ("batch", "length", "embed"))
+
+
+# The positions of the Python (not array) arguments of each layer's __call__, counting `self` as 0:
+# enable_dropout; and for the decoder also decode and max_decode_length (decode_index is an array or None).
+_STATIC_ARGNUMS = {EncoderLayer: (3,), DecoderLayer: (5, 6, 8)}
+
+
+@functools.lru_cache(maxsize=None)
+def _stack_layer(layer: type[nn.Module], remat_policy: str) -> type[nn.Module]:
+    """The layer class a stack instantiates: itself, or under T5Config.remat_policy a lifted `jax.checkpoint` of it.
+
+    As flaxformer's `layer_remat`, the whole layer is one checkpoint. `nn.remat` keeps the module's scope, so
+    parameter paths (`layers_0/attention/query/kernel`) and their logical-axis boxes are those of the plain layer.
+    prevent_cse stays True (jax's default): the layers are unrolled, not scanned, and without it XLA may merge the
+    backward pass's recomputation with the forward pass and keep the activations after all. Without
+    differentiation (evaluation, decoding with the cache) a checkpoint is inlined, so it costs nothing there.
+    """
+    if remat_policy == "none":
+        return layer
+    return nn.remat(layer, policy=REMAT_POLICIES[remat_policy], static_argnums=_STATIC_ARGNUMS[layer])
 
 
 class Encoder(nn.Module):
@@ -110,8 +138,9 @@ class Encoder(nn.Module):
         x = self.shared_embedding(encoder_input_tokens)
         x = dropout(x, rate=cfg.dropout_rate, enable=enable_dropout)
         x = nn.with_logical_constraint(x, ("batch", "length", "embed"))
+        layer = _stack_layer(EncoderLayer, cfg.remat_policy)
         for index in range(cfg.num_encoder_layers):
-            x = EncoderLayer(cfg, name=f"layers_{index}")(x, bias, enable_dropout=enable_dropout)
+            x = layer(cfg, name=f"layers_{index}")(x, bias, enable_dropout)
         x = RmsNorm(epsilon=cfg.layer_norm_epsilon, dtype=cfg.compute_dtype, name="encoder_norm")(x)
         # The one dropout that t5x/examples/t5/network.py does not broadcast over the sequence (flaxformer does).
         return dropout(x, rate=cfg.dropout_rate, enable=enable_dropout, broadcast_dims=())
@@ -175,10 +204,10 @@ class Decoder(nn.Module):
         y = self.shared_embedding(decoder_input_tokens)
         y = dropout(y, rate=cfg.dropout_rate, enable=enable_dropout)
         y = nn.with_logical_constraint(y, ("batch", "length", "embed"))
+        layer = _stack_layer(DecoderLayer, cfg.remat_policy)
         for index in range(cfg.num_decoder_layers):
-            y = DecoderLayer(cfg, name=f"layers_{index}")(
-                y, encoded, self_bias, cross_bias, enable_dropout=enable_dropout, decode=decode,
-                decode_index=decode_index, max_decode_length=max_decode_length)
+            y = layer(cfg, name=f"layers_{index}")(y, encoded, self_bias, cross_bias, enable_dropout, decode,
+                                                   decode_index, max_decode_length)
         y = RmsNorm(epsilon=cfg.layer_norm_epsilon, dtype=cfg.compute_dtype, name="decoder_norm")(y)
         y = dropout(y, rate=cfg.dropout_rate, enable=enable_dropout)
 
