@@ -15,6 +15,8 @@ from personalize.models.t5.config import REMAT_POLICIES, T5Config
 from personalize.models.t5.loss import cross_entropy_loss
 from personalize.models.t5.network import Transformer
 
+pytestmark = pytest.mark.slow  # compiles the T5 network under each policy and dtype (~35 s on 2 cores)
+
 # Two layers per stack, so that a layer's checkpoint sits between two others; dropout on, so that the dropout
 # streams inside the checkpoint are checked too.
 TINY = dict(emb_dim=16, num_heads=4, head_dim=4, mlp_dim=32, num_encoder_layers=2, num_decoder_layers=2,
