@@ -208,7 +208,7 @@ def starting_point(
     from personalize.stage_models.train_apply import imported_params
 
     key = {"prepared": config_hash(prepared_key), "vocabulary": vocabulary_path,
-           "model": dataclasses.asdict(model_config), "pretraining": dataclasses.asdict(pretraining)}
+           "model": model_config.function_fields(), "pretraining": dataclasses.asdict(pretraining)}
     directory = store.build("pretrained", key, lambda d: pretrain(
         prepared_dir=prepared_dir, output_dir=d, vocabulary_path=vocabulary_path, model_config=model_config,
         settings=pretraining), resumable=True)
@@ -273,7 +273,7 @@ def build_additions(
              "(sumctxind_checkpoint)")
         wanted.discard("SumCtxInd")
     stage = {"ranked": config_hash(ranked_key), "base_ranking": base_ranking, "vocabulary": vocabulary_path,
-             "model": dataclasses.asdict(model_config), "training": dataclasses.asdict(training),
+             "model": model_config.function_fields(), "training": dataclasses.asdict(training),
              "start": dict(start_key or {})}
     model_settings = dict(vocabulary_path=vocabulary_path, model_config=model_config, train_steps=training.train_steps,
                           ranked_dir=ranked_dir, batch_size=training.batch_size,
@@ -440,7 +440,7 @@ def run_experiment(
         row_key = {"row": row, "ranked": config_hash(ranked_key),
                    "additions": row_additions(row=row, additions=additions, base_summary=base_summary,
                                               multitask_row=multitask_row),
-                   "vocabulary": vocabulary_path, "model": dataclasses.asdict(model_config),
+                   "vocabulary": vocabulary_path, "model": model_config.function_fields(),
                    "training": dataclasses.asdict(training), "start": start_key}
         decoded = tasks.task_name(dataset=slug, row=multitask_row) if row == "+AuthorPred" else name
         if row == ZERO_SHOT:

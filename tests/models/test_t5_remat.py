@@ -120,3 +120,11 @@ def test_decoding_is_unchanged():
 def test_an_unknown_policy_is_refused_with_the_known_names():
     with pytest.raises(ValueError, match=r"remat_policy must be one of \('none', 'minimal', 'full'\), got 'dots'"):
         T5Config(**TINY, remat_policy="dots")
+
+
+def test_artifact_keys_leave_the_policy_out():
+    """The experiment keys trained models by T5Config.function_fields(): changing the policy reuses them, and the
+    keys written before the field existed are unchanged."""
+    fields = T5Config(**TINY, remat_policy="full").function_fields()
+    assert fields == T5Config(**TINY).function_fields()
+    assert "remat_policy" not in fields and fields["num_heads"] == TINY["num_heads"]

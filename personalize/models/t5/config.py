@@ -81,6 +81,14 @@ class T5Config:
         """The activation dtype as a numpy dtype."""
         return jnp.dtype(self.dtype)
 
+    def function_fields(self) -> dict:
+        """The fields that fix the function the network computes, as a dict for artifact keys: all but
+        remat_policy, which only trades the backward pass's memory for compute (the same loss; gradients equal up
+        to rounding), so changing it reuses trained models, and keys written before the field existed still hold."""
+        fields = dataclasses.asdict(self)
+        del fields["remat_policy"]
+        return fields
+
     def replace(self, **changes) -> "T5Config":
         """A copy with some fields changed (e.g. dtype='float32' for parity checks, dropout_rate=0.0)."""
         return dataclasses.replace(self, **changes)
