@@ -103,8 +103,9 @@ def _stack_layer(layer: type[nn.Module], remat_policy: str) -> type[nn.Module]:
 
     As flaxformer's `layer_remat`, the whole layer is one checkpoint. `nn.remat` keeps the module's scope, so
     parameter paths (`layers_0/attention/query/kernel`) and their logical-axis boxes are those of the plain layer.
-    prevent_cse stays True (jax's default): the layers are unrolled, not scanned, and without it XLA may merge the
-    backward pass's recomputation with the forward pass and keep the activations after all. Without
+    prevent_cse stays True (jax's default; flaxformer passes False, which suits scanned layers): our layers are
+    unrolled, and with False XLA merges the recomputation back into the forward pass (measured on the compile
+    test's v5e-4 program: temporaries and FLOPs then equal 'none''s, 491 MB instead of 128 MB). Without
     differentiation (evaluation, decoding with the cache) a checkpoint is inlined, so it costs nothing there.
     """
     if remat_policy == "none":
