@@ -17,6 +17,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 from personalize.console import format_duration
 from personalize.experiment.artifacts import ArtifactStore, config_hash
+from personalize.experiment.orderings import check_orderings, write_orderings
 from personalize.experiment.paper_results import PAPER_COUNTERPART
 from personalize.experiment.results_table import build_results, write_results
 from personalize.pretraining.run import PretrainingSettings
@@ -462,15 +463,20 @@ def run_experiment(
     paper_dataset = PAPER_COUNTERPART.get(dataset_name)
     paths = write_results(results, output_dir=output_dir, title=f"{dataset_name} (test split)",
                           paper_dataset=paper_dataset)
+    paths["orderings"] = write_orderings(
+        check_orderings(predictions=predictions, base_ranking=base_ranking, base_summary=base_summary,
+                        multitask_row=multitask_row),
+        output_dir=output_dir, title=f"{dataset_name} (test split)")
     _log(f"[results] scored in {format_duration(time.perf_counter() - scoring_started)}; the experiment took "
          f"{format_duration(time.perf_counter() - experiment_started)}")
     with open(os.path.join(output_dir, "skipped_rows.json"), "w", encoding="utf-8") as handle:
         json.dump(skipped, handle, indent=1)
-    with open(paths["markdown"], encoding="utf-8") as handle:
-        print(handle.read())
+    for kind in ("markdown", "orderings"):
+        with open(paths[kind], encoding="utf-8") as handle:
+            print(handle.read())
     for row, reason in skipped.items():
         print(f"not run: {row} ({reason})")
-    tables = [paths[kind] for kind in ("markdown", "csv")]
+    tables = [paths[kind] for kind in ("markdown", "csv", "orderings")]
     print(f"results: {', '.join(tables)}")
     print(f"plots: {', '.join(path for path in paths.values() if path not in tables)}")
     return paths

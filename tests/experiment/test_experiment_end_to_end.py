@@ -61,6 +61,9 @@ def test_every_row_has_predictions_and_the_table_is_computed_from_them(experimen
     markdown = (output / "results.md").read_text()
     assert "| ImmedCtx |" in markdown and "| +AuthorPred |" in markdown
     assert all((output / f"results_{m}.png").stat().st_size > 0 for m in ("bleu", "rouge1", "rouge2", "rougel"))
+    orderings = {record["claim"]: record for record in json.loads((output / "orderings.json").read_text())}
+    assert set(orderings) == {"RankDocBySnpt > ImmedCtx", "+AuthorPred >= RankDocBySnpt"}
+    assert "| RankDocBySnpt > ImmedCtx |" in (output / "orderings.md").read_text()
 
 
 def test_inputs_of_each_row_follow_the_paper_format(experiment):
