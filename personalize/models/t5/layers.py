@@ -144,8 +144,10 @@ class RelativePositionBiases(nn.Module):
         buckets = relative_position_bucket(relative_position=relative_position.astype(jnp.int32),
                                            bidirectional=bidirectional, num_buckets=self.num_buckets,
                                            max_distance=self.max_distance)
-        # [batch, q, k] -> [batch, heads, q, k]
-        return jnp.moveaxis(jnp.take(rel_embedding.T.astype(self.dtype), buckets, axis=0), -1, 1)
+        # [heads, buckets] gathered at [batch, q, k] -> [heads, batch, q, k] -> [batch, heads, q, k]. Gathering
+        # with heads leading keeps q and k the minor dimensions: with heads last (a few per device when the model
+        # axis splits them) TPU layouts pad that dimension to 128 lanes.
+        return jnp.moveaxis(jnp.take(rel_embedding.astype(self.dtype), buckets, axis=1), 0, 1)
 
 
 def mask_to_bias(mask: jax.Array) -> jax.Array:
