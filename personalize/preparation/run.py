@@ -46,7 +46,8 @@ def prepare_dataset(
         documents_by_user=corpus.documents_by_user,
         examples=corpus.examples,
         num_shards=num_shards,
-        settings={"name": name, "format": format, "paths": list(paths), "fields": fields, "skip_bad": skip_bad},
+        settings={"name": name, "format": format, "paths": list(paths), "fields": fields, "skip_bad": skip_bad,
+                  "loader_options": loader_options},
     )
     statistics = table1_statistics(corpus.examples)
     table = format_table1(name, statistics)

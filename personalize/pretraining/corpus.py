@@ -1,7 +1,11 @@
 """The pre-training corpus: training users' documents, a held-out part of them, and the two objectives' tasks.
 
-Only users with training examples and none in validation or test are read (`training_only_users`), so nothing a
-held-out user wrote is seen before evaluation. A few of their documents, picked by a hash of (seed, user,
+Which users are read is the `users` setting, and neither choice reads a user with a validation or test example, so
+nothing a held-out user wrote is seen before evaluation:
+- 'training' (default): the prepared dataset's training-only users (`training_only_users`);
+- 'not_held_out': every user of the corpus the dataset was prepared from, those preparation dropped for too few
+  examples included (their documents are reloaded from the manifest's load settings and de-duplicated per user as
+  preparation does). On Amazon reviews this is about 5x the training users' documents. A few of their documents, picked by a hash of (seed, user,
 document) and so independent of file order, are held out of training: validation loss and the copy probe run on
 them. Span corruption examples are stored as token ids (T5 corrupts tokens, not words); the whole-document
 denoising examples are text, as `denoising.py` writes them. A SeqIO mixture samples both at `denoising_rate`.
@@ -33,21 +37,62 @@ class PretrainingCorpus:
     users: int
 
 
-def training_corpus(*, prepared_dir: str, held_out_documents: int, seed: int) -> PretrainingCorpus:
-    """The training-only users' non-empty documents of a prepared dataset, `held_out_documents` of them held out."""
+USERS = ("training", "not_held_out")
+
+
+def held_out_users(*, prepared: PreparedDataset) -> set[str]:
+    """Users with a validation or test example: never pre-trained on."""
+    return {example.user_id for split in ("validation", "test") for example in prepared.examples(split)}
+
+
+def source_documents_not_held_out(*, prepared: PreparedDataset) -> list[Document]:
+    """The documents of the corpus `prepared` was made from, of every user without a validation or test example,
+    de-duplicated per user (same title and body) as preparation does."""
+    from personalize.corpus.errors import RecordReport
+    from personalize.corpus.sources import load_documents
+    from personalize.preparation.deduplicate import deduplicate_user_documents
+
+    settings = prepared.manifest.get("settings", {})
+    if "format" not in settings:
+        raise ValueError(f"{prepared.path}: the manifest records no load settings; prepare it again to pre-train "
+                         "on users='not_held_out'")
+    missing = [path for path in settings.get("paths", []) if not os.path.exists(path)]
+    if missing:
+        raise FileNotFoundError(f"{prepared.path}: users='not_held_out' rereads the prepared corpus, but "
+                                f"{', '.join(missing)} is absent (paths are relative to where it was prepared)")
+    excluded = held_out_users(prepared=prepared)
+    report = RecordReport(source=", ".join(settings.get("paths", [])) or settings["format"],
+                          skip_bad=settings.get("skip_bad", False))
+    by_user: dict[str, list[Document]] = {}
+    for document in load_documents(format=settings["format"], paths=settings.get("paths", []), report=report,
+                                   fields=settings.get("fields"), options=settings.get("loader_options")):
+        if document.user_id not in excluded:
+            by_user.setdefault(document.user_id, []).append(document)
+    return [document for user in sorted(by_user) for document in deduplicate_user_documents(by_user[user])[0]]
+
+
+def training_corpus(*, prepared_dir: str, held_out_documents: int, seed: int,
+                    users: str = "training") -> PretrainingCorpus:
+    """The non-empty documents of the `users` (see the module docstring), `held_out_documents` of them held out."""
+    if users not in USERS:
+        raise ValueError(f"users must be one of {', '.join(USERS)}; got {users!r}")
     prepared = PreparedDataset(prepared_dir)
-    users = training_only_users(prepared=prepared)
-    documents = [d for d in prepared.documents() if d.user_id in users and document_text(d).strip()]
+    if users == "training":
+        kept = training_only_users(prepared=prepared)
+        documents = [d for d in prepared.documents() if d.user_id in kept and document_text(d).strip()]
+    else:
+        documents = [d for d in source_documents_not_held_out(prepared=prepared) if document_text(d).strip()]
+        kept = {d.user_id for d in documents}
     if not documents:
-        raise ValueError(f"{prepared_dir}: no training-only users' documents to pre-train on (a temporal split "
-                         "holds every user out)")
+        raise ValueError(f"{prepared_dir}: no documents of users without validation or test examples to pre-train "
+                         f"on (users={users!r}; a temporal split holds every user out)")
     if held_out_documents < 1 or held_out_documents >= len(documents):
         raise ValueError(f"held_out_documents must be in [1, {len(documents) - 1}] for {prepared_dir} "
                          f"({len(documents)} documents), got {held_out_documents}")
     ranked = sorted(documents, key=lambda d: example_seed(seed=seed, key=f"held-out:{d.user_id}/{d.doc_id}"))
     by_id = lambda d: (d.user_id, d.doc_id)  # noqa: E731
     return PretrainingCorpus(train=tuple(sorted(ranked[held_out_documents:], key=by_id)),
-                             held_out=tuple(sorted(ranked[:held_out_documents], key=by_id)), users=len(users))
+                             held_out=tuple(sorted(ranked[:held_out_documents], key=by_id)), users=len(kept))
 
 
 def span_corruption_examples(*, documents: Sequence[Document], encode, vocab_size: int, chunk_tokens: int,

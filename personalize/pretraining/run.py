@@ -26,6 +26,7 @@ class PretrainingSettings:
     denoising_rate: float = 0.5
     copies: int = 4
     held_out_documents: int = 64
+    users: str = "training"
     eval_period: int = 500
     patience: int = 3
     seed: int = 0

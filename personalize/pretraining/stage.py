@@ -76,7 +76,8 @@ def _report_markdown(report: dict[str, Any]) -> str:
     chosen = [r for r in training["validation"] if r["step"] == report["steps"]]
     validation = (chosen or training["validation"] or [None])[-1]  # the exported step's, when it was evaluated
     lines = [f"# Pre-training report: {report['prepared_dir']}", "",
-             f"- corpus: {corpus['users']} training-only users, {corpus['train_documents']} documents trained on, "
+             f"- corpus: {corpus['users']} users ({corpus.get('selection', 'training')}), {corpus['train_documents']} "
+             "documents trained on, "
              f"{corpus['held_out_documents']} held out (validation loss, copy probe)",
              f"- objective: span corruption (noise density {report['settings']['noise_density']}, mean span "
              f"{report['settings']['mean_noise_span_length']}) mixed with whole-document denoising at rate "
@@ -125,6 +126,7 @@ def run_pretraining(
     denoising_span_start_rate: float = 0.05,
     denoising_max_span_words: int = 3,
     held_out_documents: int = 64,
+    users: str = "training",
     validation_batches: int = 4,
     eval_period: int = 500,
     patience: int = 3,
@@ -137,6 +139,8 @@ def run_pretraining(
     """Pre-trains `model_config` from scratch (resuming if output_dir has a checkpoint); returns the report.
 
     denoising_rate: the share of whole-document denoising examples in the mixture (0: span corruption alone).
+    users: whose documents are trained on: 'training' (the prepared dataset's training-only users) or
+      'not_held_out' (every user of the source corpus without a validation or test example; see corpus.py).
     eval_period / patience: validation loss every eval_period steps; the best step is exported, and training stops
       after `patience` evaluations without improvement (the one recipe's rule, personalize.training.recipe).
     vocabulary_path: an existing SentencePiece model (default: one of `vocabulary_size` pieces trained here on the
@@ -163,8 +167,10 @@ def run_pretraining(
         raise ValueError(f"train_steps must be >= 1, got {train_steps}")
     started = time.perf_counter()
     os.makedirs(output_dir, exist_ok=True)
-    corpus = training_corpus(prepared_dir=prepared_dir, held_out_documents=held_out_documents, seed=seed)
-    _log(f"pretrain: {corpus.users} training-only users, {len(corpus.train)} documents to train on, "
+    corpus = training_corpus(prepared_dir=prepared_dir, held_out_documents=held_out_documents, seed=seed,
+                             users=users)
+    _log(f"pretrain: {corpus.users} users ({users}; none with a validation or test example), "
+         f"{len(corpus.train)} documents to train on, "
          f"{len(corpus.held_out)} held out")
     spm_path = os.path.join(output_dir, "spm.model")
     if vocabulary_path is not None:
@@ -220,7 +226,7 @@ def run_pretraining(
         "checkpoint_format": checkpoint_format, "start_gin": start_gin, "steps": step, "last_step": last_step,
         "parameters": sum(int(x.size) for x in jax.tree_util.tree_leaves(params)),
         "model_config": dataclasses.asdict(config),
-        "corpus": {"users": corpus.users, "train_documents": len(corpus.train),
+        "corpus": {"users": corpus.users, "selection": users, "train_documents": len(corpus.train),
                    "held_out_documents": len(corpus.held_out)},
         "settings": {"batch_size": batch_size, "inputs_length": inputs_length, "targets_length": targets_length,
                      "learning_rate": learning_rate, "warmup_steps": warmup_steps, "noise_density": noise_density,
