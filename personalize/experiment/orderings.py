@@ -52,7 +52,7 @@ def check_orderings(*, predictions: Mapping[str, str], base_ranking: str, base_s
         tests = [report[key] for _, key in METRICS]
         records.append({
             "claim": f"{row} {relation} {reference}", "row": row, "relation": relation, "reference": reference,
-            "difference": {name: 100.0 * (report[key]["mean_second"] - report[key]["mean_first"])
+            "difference": {name: report[key]["mean_second"] - report[key]["mean_first"]
                            for name, key in METRICS},
             "p": {name: report[key]["p"] for name, key in METRICS},
             "verdict": _verdict(relation, tests),

@@ -6,6 +6,7 @@ import json
 import pytest
 
 from personalize.experiment.orderings import check_orderings, format_orderings, paper_orderings
+from personalize.experiment.results_table import row_scores
 
 WORDS = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu".split()
 
@@ -82,3 +83,12 @@ def test_the_orderings_are_written_beside_the_results(predictions, tmp_path):
     path = write_orderings(records, output_dir=str(tmp_path), title="t")
     assert path == str(tmp_path / "orderings.md") and "RankDocBySnpt > ImmedCtx" in (tmp_path / "orderings.md").read_text()
     assert [r["claim"] for r in json.loads((tmp_path / "orderings.json").read_text())] == [r["claim"] for r in records]
+
+
+def test_differences_are_the_results_tables_points(predictions):
+    """Δ is the difference of the results table's ROUGE columns (points, not points x 100)."""
+    record = _by_claim(check_orderings(predictions=predictions, base_ranking="RankDocBySnpt", base_summary="SumCtx",
+                                       multitask_row="+SynCtx"))["RankDocBySnpt > ImmedCtx"]
+    row, reference = row_scores(predictions["RankDocBySnpt"]), row_scores(predictions["ImmedCtx"])
+    for column in ("ROUGE-1", "ROUGE-L"):
+        assert record["difference"][column] == pytest.approx(row[column] - reference[column], abs=1e-6)
