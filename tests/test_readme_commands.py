@@ -39,6 +39,7 @@ BINDING_CONTEXTS = {
     "experiment": ["datasets/demo.gin", "experiments/experiment.gin", "experiments/model_tiny.gin"],
     "train": ["models/t5_1_1/small.gin", "runs/finetune.gin", "tasks/register.gin"],
     "infer": ["models/t5_1_1/small.gin", "runs/infer.gin", "tasks/register.gin"],
+    "compile": ["models/t5_1_1/small.gin", "runs/finetune.gin", "partitioning/1d.gin"],
     "prepare": ["prepare/prepare.gin"],
     "pretrain": ["prepare/prepare.gin", "pretrain/pretrain.gin", "pretrain/model_tiny.gin"],
     "rank": ["ranking/rank.gin"],
