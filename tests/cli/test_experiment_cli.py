@@ -56,7 +56,7 @@ def test_a_new_corpus_runs_from_flags_without_a_dataset_gin_file(tmp_path, monke
     [prepared] = output.glob("artifacts/prepared-*")
     manifest = json.loads((prepared / "manifest.json").read_text())
     assert manifest["settings"] == {"name": "My Posts", "format": "jsonl", "paths": [str(corpus)],
-                                    "fields": FIELDS, "skip_bad": True}
+                                    "fields": FIELDS, "skip_bad": True, "loader_options": None}
     assert "| My Posts |" in (prepared / "statistics.md").read_text()
     assert "| My Posts |" in capsys.readouterr().out  # Table 1 on the console
 
