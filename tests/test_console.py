@@ -133,11 +133,11 @@ def test_the_experiment_console_shows_our_lines_once_each_stage_timed_and_ends_w
     for step in (1, 2):
         assert sum(line.startswith(f"[train] step {step} ") for line in lines) == 1
     built = [re.match(r"\[([\w-]+)\] building ", line).group(1) for line in lines if " building " in line]
-    assert built == ["prepared", "ranked", "row-recentdoc"]
+    assert built == ["prepared", "ranked", "row-recentdoc", "decoded-recentdoc"]
     for stage in built + ["results"]:
         assert sum(bool(re.fullmatch(rf"\[{stage}\] (built|scored) in {DURATION}(;.*)?", line)) for line in lines) == 1
     assert re.search(rf"trained personalize_demo_recentdoc_v1: .* in {DURATION}$", console, re.M)
-    assert re.search(rf"decoded personalize_demo_recentdoc_v1 test: 8 examples in {DURATION}$", console, re.M)
+    assert re.search(rf"decoded personalize_demo_recentdoc_v1 test \(alpha 0.6\): 8 examples in {DURATION}$", console, re.M)
     # the end: the table, then where the results and plots are
     table = lines.index("### demo (test split)")
     assert lines[table + 4].startswith("| RecentDoc |")

@@ -134,6 +134,7 @@ def build_results(
     *,
     predictions: Mapping[str, str],
     steps: Mapping[str, int] | None = None,
+    alphas: Mapping[str, float] | None = None,
     context_row: str | None = None,
     alpha: float = 0.01,
     resamples: int = RESAMPLES,
@@ -141,13 +142,14 @@ def build_results(
 ) -> list[dict]:
     """One record per row (in the given order): scores, markers, intervals, generation checks and chosen step.
 
-    `steps` maps a row to the training step whose checkpoint decoded it. Rows without past passages of their own
+    `steps` maps a row to the training step whose checkpoint decoded it, `alphas` to the beam search's length penalty. Rows without past passages of their own
     (ImmedCtx, UserID) measure context use against `context_row`'s past passages for the same example (default:
     RankDocBySnpt, else the first row that has them), so their figure is what chance gives.
     """
-    unknown = sorted(set(steps or {}) - set(predictions))
-    if unknown:
-        raise ValueError(f"steps name rows without predictions: {unknown}")
+    for name, given in (("steps", steps), ("alphas", alphas)):
+        unknown = sorted(set(given or {}) - set(predictions))
+        if unknown:
+            raise ValueError(f"{name} name rows without predictions: {unknown}")
     markers = significance_markers(predictions=predictions, alpha=alpha)
     records = {row: read_predictions(path) for row, path in predictions.items()}
     inputs = {row: _parsed_inputs(records[row], path=path) for row, path in predictions.items()}
@@ -165,6 +167,7 @@ def build_results(
                 inputs[source], ids=ids, path=path, source=f"{predictions[source]} ({source})"))
         results.append({
             "row": row, "scores": row_scores(path), "markers": markers[row], "step": (steps or {}).get(row),
+            "alpha": (alphas or {}).get(row),
             "intervals": metric_intervals(targets=targets, predictions=texts, resamples=resamples, seed=seed),
             "checks": checks, "context_from": source,
         })
@@ -198,7 +201,7 @@ def _check_cells(result: Mapping) -> list[str]:
 
 
 def format_markdown(results: Sequence[dict], *, title: str, paper_dataset: str | None) -> str:
-    header = ("| row | " + " | ".join(COLUMNS) + " | step | examples | distinct % | length, chars: ours / targets | "
+    header = ("| row | " + " | ".join(COLUMNS) + " | step | α | examples | distinct % | length, chars: ours / targets | "
               "repeated 3-grams % | context use % | targets' context use % |")
     if paper_dataset:
         header += f" paper ({paper_dataset}, T5-11B) B/R1/R2/RL |"
@@ -206,14 +209,16 @@ def format_markdown(results: Sequence[dict], *, title: str, paper_dataset: str |
     for result in results:
         cells = [f"{result['scores'][c]:.2f}{result['markers'][c]}" for c in COLUMNS]
         step = "—" if result.get("step") is None else str(result["step"])
-        cells += [step, str(int(result["scores"]["examples"])), *_check_cells(result)]
+        alpha = "—" if result.get("alpha") is None else f"{result['alpha']:g}"
+        cells += [step, alpha, str(int(result["scores"]["examples"])), *_check_cells(result)]
         line = f"| {result['row']} | " + " | ".join(cells) + " |"
         if paper_dataset:
             paper = PAPER_RESULTS.get(result["row"], {}).get(paper_dataset)
             line += (" " + "/".join(f"{v:.2f}" for v in paper) + " |") if paper else " — |"
         lines.append(line)
     lines += ["", "`*` / `†`: better than ImmedCtx / RecentDoc by a paired t-test, p < 0.01 (as in the paper).",
-              "step: the training step whose checkpoint decoded the row. distinct: share of distinct predictions. "
+              "step: the training step whose checkpoint decoded the row. α: the beam search's length penalty (chosen on "
+              "validation where the run gives candidates). distinct: share of distinct predictions. "
               "length: mean characters of the predictions and of the targets, and their ratio. `✗`: under 90% "
               "distinct, or a length ratio outside 0.5x-1.5x (degenerate predictions). repeated 3-grams: share of a "
               "prediction's word 3-grams that repeat an earlier 3-gram of the same prediction, averaged over "
@@ -229,7 +234,7 @@ def format_markdown(results: Sequence[dict], *, title: str, paper_dataset: str |
 def _write_csv(results: Sequence[dict], *, path: str, paper_dataset: str | None) -> None:
     with open(path, "w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["row", *COLUMNS, *(f"{c} significance" for c in COLUMNS), "examples", "step",
+        writer.writerow(["row", *COLUMNS, *(f"{c} significance" for c in COLUMNS), "examples", "step", "alpha",
                          *(f"{c} 95% {end}" for c in COLUMNS for end in ("low", "high")), *CHECK_COLUMNS.values(),
                          "context passages from", *(f"paper {c}" for c in COLUMNS)])
         for result in results:
@@ -239,6 +244,7 @@ def _write_csv(results: Sequence[dict], *, path: str, paper_dataset: str | None)
             writer.writerow([result["row"], *(f"{result['scores'][c]:.4f}" for c in COLUMNS),
                              *(result["markers"][c] for c in COLUMNS), int(result["scores"]["examples"]),
                              "" if result.get("step") is None else result["step"],
+                             "" if result.get("alpha") is None else result["alpha"],
                              *(f"{bound:.4f}" for c in COLUMNS for bound in result["intervals"][c]), *checks,
                              result["context_from"] or "", *paper])
 

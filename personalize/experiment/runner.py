@@ -3,7 +3,8 @@
 Stages, each an artifact keyed by a hash of its configuration (so a repeated run reuses what is done and
 an interrupted run continues, training from its last checkpoint): prepare -> rank (every strategy at once)
 -> vocabulary -> starting point (imported T5 weights, or a denoising pre-training for from-scratch models)
--> additions (summaries, keywords) -> per row: train, decode the test split -> results table.
+-> additions (summaries, keywords) -> per row: train (its own artifact), decode the test split (another, so that a
+new decoding setting does not retrain) -> results table.
 """
 
 from __future__ import annotations
@@ -41,7 +42,11 @@ def _log(line: str) -> None:
 @dataclasses.dataclass(frozen=True)
 class TrainingSettings:
     """How each model is trained and decoded: the recipe of personalize.training.recipe (the paper's Adafactor at
-    0.001 with linear warm-up and rsqrt decay, until validation converges; `train_steps` is the limit) and beam 4."""
+    0.001 with linear warm-up and rsqrt decay, until validation converges; `train_steps` is the limit) and beam 4.
+
+    `alpha` is the beam search's length penalty (T5X's 0.6); with `alpha_candidates` it is chosen per row instead,
+    by validation ROUGE-L on the first `alpha_validation_examples` validation examples (decoding/alpha_selection.py).
+    """
 
     train_steps: int = 2000
     batch_size: int = 16
@@ -54,8 +59,26 @@ class TrainingSettings:
     decode_batch_size: int = 16
     num_beams: int = 4
     alpha: float = 0.6
+    alpha_candidates: tuple[float, ...] = ()
+    alpha_validation_examples: int = 64
     max_test_examples: int | None = None
     seed: int = 0
+
+
+# Settings that decide only how a trained model decodes: changing one re-decodes a row, it does not retrain it.
+DECODING_FIELDS = ("num_beams", "alpha", "alpha_candidates", "alpha_validation_examples", "max_test_examples")
+DECODING_RECORD = "decoding.json"
+
+
+def training_key(training: TrainingSettings) -> dict[str, Any]:
+    """The settings a row's training depends on (its artifact key)."""
+    return {name: value for name, value in dataclasses.asdict(training).items() if name not in DECODING_FIELDS}
+
+
+def decoding_key(training: TrainingSettings) -> dict[str, Any]:
+    """The settings a row's decoding depends on, beside the trained row it decodes."""
+    return {name: getattr(training, name) for name in (*DECODING_FIELDS, "decode_batch_size", "inputs_length",
+                                                       "targets_length")}
 
 
 def _model(model_config: Any, vocab_size: int):
@@ -63,27 +86,6 @@ def _model(model_config: Any, vocab_size: int):
 
     padded = -(-vocab_size // 128) * 128  # T5 pads the embedding rows to a multiple of 128
     return Transformer(config=dataclasses.replace(model_config, vocab_size=padded))
-
-
-def _predict_test(*, directory: str, predict_task_name: str, model: Any, params: Any, partitioner: Any,
-                  training: TrainingSettings) -> None:
-    from personalize.decoding.predict_task import predict_split
-
-    started = time.perf_counter()
-    count = predict_split(
-        task_name=predict_task_name,
-        split="test",
-        model=model,
-        params=params,
-        partitioner=partitioner,
-        task_feature_lengths={"inputs": training.inputs_length, "targets": training.targets_length},
-        output_path=os.path.join(directory, "predictions-test.jsonl"),
-        batch_size=training.decode_batch_size,
-        num_beams=training.num_beams,
-        alpha=training.alpha,
-        max_examples=training.max_test_examples,
-    )
-    _log(f"  decoded {predict_task_name} test: {count} examples in {format_duration(time.perf_counter() - started)}")
 
 
 def _checked_partitioner(training: TrainingSettings):
@@ -97,7 +99,7 @@ def _checked_partitioner(training: TrainingSettings):
     return partitioner
 
 
-def train_and_predict_row(
+def train_row(
     *,
     directory: str,
     task_name: str,
@@ -107,11 +109,11 @@ def train_and_predict_row(
     training: TrainingSettings,
     pretrained_params: Any = None,
 ) -> None:
-    """Trains one row's generator in `directory` (resuming from its checkpoints) and decodes the test split.
+    """Trains one row's generator in `directory` (resuming from its checkpoints) and records the chosen step.
 
     `task_name` may be a mixture (+AuthorPred); `predict_task_name` is the generation task whose validation split
-    decides when training stops and whose test split is decoded with the chosen (best validation) step, recorded
-    in training.json. `pretrained_params` (imported T5 weights or the pre-training) start a row without a checkpoint.
+    decides when training stops; the chosen (best validation) step is recorded in training.json.
+    `pretrained_params` (imported T5 weights or the pre-training) start a row without a checkpoint.
     """
     from personalize.training.recipe import train_until_converged
 
@@ -131,18 +133,67 @@ def train_and_predict_row(
         json.dump(record, handle, indent=1)
     _log(f"  trained {task_name}: step {trained.last_step} of at most {training.train_steps}, chose step "
          f"{trained.chosen_step} (best validation loss) in {format_duration(time.perf_counter() - started)}")
-    _predict_test(directory=directory, predict_task_name=predict_task_name, model=model, params=trained.params,
-                  partitioner=partitioner, training=training)
 
 
-def predict_zero_shot(*, directory: str, predict_task_name: str, model_config: Any, vocab_size: int,
-                      training: TrainingSettings, start_params: Any) -> None:
-    """The ZeroShot row: the starting checkpoint, not fine-tuned, decodes the base ranking's test prompts."""
-    model = _model(model_config, vocab_size)
+def record_zero_shot(directory: str) -> None:
+    """The ZeroShot row is not trained: its "chosen step" is the starting checkpoint's, 0."""
     with open(os.path.join(directory, TRAINING_RECORD), "w", encoding="utf-8") as handle:
         json.dump({"chosen_step": 0, "last_step": 0, "stopped_early": False, "train_steps_limit": 0}, handle)
-    _predict_test(directory=directory, predict_task_name=predict_task_name, model=model, params=start_params,
-                  partitioner=_checked_partitioner(training), training=training)
+
+
+def trained_params(*, directory: str, model_config: Any, vocab_size: int, training: TrainingSettings) -> Any:
+    """The chosen params of a row `train_row` finished in `directory`."""
+    from personalize.training.recipe import finished_model
+
+    finished = finished_model(model_dir=directory, model=_model(model_config, vocab_size),
+                              lengths={"inputs": training.inputs_length, "targets": training.targets_length},
+                              partitioner=_checked_partitioner(training), train_steps=training.train_steps)
+    if finished is None:
+        raise RuntimeError(f"{directory}: the row's training did not finish; run the experiment again to resume it")
+    return finished.params
+
+
+def decode_row(*, directory: str, predict_task_name: str, model_config: Any, vocab_size: int,
+               training: TrainingSettings, params: Any) -> None:
+    """Decodes the test split with beam search into predictions-test.jsonl, with `training.alpha` or the alpha
+    chosen on validation among `training.alpha_candidates` (recorded, with every candidate's scores, in
+    decoding.json)."""
+    from personalize.decoding.alpha_selection import select_alpha
+    from personalize.decoding.predict_task import predict_split
+
+    model = _model(model_config, vocab_size)
+    partitioner = _checked_partitioner(training)
+
+    def decode(split: str, alpha: float, path: str, max_examples: int | None) -> None:
+        started = time.perf_counter()
+        count = predict_split(
+            task_name=predict_task_name, split=split, model=model, params=params, partitioner=partitioner,
+            task_feature_lengths={"inputs": training.inputs_length, "targets": training.targets_length},
+            output_path=path, batch_size=training.decode_batch_size, num_beams=training.num_beams, alpha=alpha,
+            max_examples=max_examples)
+        _log(f"  decoded {predict_task_name} {split} (alpha {alpha:g}): {count} examples in "
+             f"{format_duration(time.perf_counter() - started)}")
+
+    record: dict[str, Any] = {"alpha": training.alpha, "chosen_on": None, "sweep": []}
+    if training.alpha_candidates:
+        record = select_alpha(
+            candidates=training.alpha_candidates, directory=directory, log=_log,
+            decode_validation=lambda alpha, path: decode("validation", alpha, path,
+                                                         training.alpha_validation_examples))
+        record["chosen_on"] = "validation ROUGE-L"
+        _log(f"  chose alpha {record['alpha']:g} (best validation ROUGE-L)")
+    with open(os.path.join(directory, DECODING_RECORD), "w", encoding="utf-8") as handle:
+        json.dump(record, handle, indent=1)
+    decode("test", record["alpha"], os.path.join(directory, "predictions-test.jsonl"), training.max_test_examples)
+
+
+def chosen_alpha(directory: str) -> float | None:
+    """The length penalty a row's test predictions were decoded with (decoding.json)."""
+    path = os.path.join(directory, DECODING_RECORD)
+    if not os.path.exists(path):
+        return None
+    with open(path, encoding="utf-8") as handle:
+        return float(json.load(handle)["alpha"])
 
 
 def chosen_step(directory: str) -> int | None:
@@ -426,6 +477,7 @@ def run_experiment(
                                             multitask_row=multitask_row))
     predictions: dict[str, str] = {}
     steps: dict[str, int | None] = {}
+    alphas: dict[str, float | None] = {}
     skipped: dict[str, str] = {}
     for row in rows:
         prompt_row = base_ranking if row == ZERO_SHOT else row
@@ -442,24 +494,32 @@ def run_experiment(
                    "additions": row_additions(row=row, additions=additions, base_summary=base_summary,
                                               multitask_row=multitask_row),
                    "vocabulary": vocabulary_path, "model": model_config.function_fields(),
-                   "training": dataclasses.asdict(training), "start": start_key}
+                   "training": training_key(training), "start": start_key}
         decoded = tasks.task_name(dataset=slug, row=multitask_row) if row == "+AuthorPred" else name
         if row == ZERO_SHOT:
-            build = lambda d: predict_zero_shot(  # noqa: E731
-                directory=d, predict_task_name=name, model_config=model_config, vocab_size=vocabulary.vocab_size,
-                training=training, start_params=start_params)
+            trained_dir = store.build(f"row-{row_slug(row)}", row_key, record_zero_shot)
+            params_of = lambda: start_params  # noqa: E731
         else:
-            build = lambda d: train_and_predict_row(  # noqa: E731
+            trained_dir = store.build(f"row-{row_slug(row)}", row_key, lambda d: train_row(
                 directory=d, task_name=name, predict_task_name=decoded, model_config=model_config,
-                vocab_size=vocabulary.vocab_size, training=training, pretrained_params=start_params)
-        directory = store.build(f"row-{row_slug(row)}", row_key, build, resumable=True)
-        predictions[row] = os.path.join(directory, "predictions-test.jsonl")
-        steps[row] = chosen_step(directory)
+                vocab_size=vocabulary.vocab_size, training=training, pretrained_params=start_params), resumable=True)
+            params_of = lambda: trained_params(  # noqa: E731
+                directory=trained_dir, model_config=model_config, vocab_size=vocabulary.vocab_size,
+                training=training)
+        decoded_dir = store.build(
+            f"decoded-{row_slug(row)}", {"row": row_key, "decoding": decoding_key(training)},
+            lambda d: decode_row(directory=d, predict_task_name=decoded, model_config=model_config,
+                                 vocab_size=vocabulary.vocab_size, training=training, params=params_of()))
+        predictions[row] = os.path.join(decoded_dir, "predictions-test.jsonl")
+        steps[row] = chosen_step(trained_dir)
+        alphas[row] = chosen_alpha(decoded_dir)
 
     _log(f"[results] scoring {len(predictions)} row{'s' if len(predictions) != 1 else ''}")
     scoring_started = time.perf_counter()
-    results = build_results(predictions=predictions, context_row=base_ranking,
-                            steps={row: step for row, step in steps.items() if step is not None})
+    # Rows without past passages measure context use against the base ranking's passages, when it ran.
+    results = build_results(predictions=predictions, context_row=base_ranking if base_ranking in predictions else None,
+                            steps={row: step for row, step in steps.items() if step is not None},
+                            alphas={row: alpha for row, alpha in alphas.items() if alpha is not None})
     paper_dataset = PAPER_COUNTERPART.get(dataset_name)
     paths = write_results(results, output_dir=output_dir, title=f"{dataset_name} (test split)",
                           paper_dataset=paper_dataset)

@@ -1,6 +1,7 @@
 """A tiny corpus through every stage of `personalize experiment`, and a results table computed from predictions."""
 
 import csv
+import dataclasses
 import functools
 import json
 
@@ -52,7 +53,7 @@ def test_every_row_has_predictions_and_the_table_is_computed_from_them(experimen
         table = {row["row"]: row for row in csv.DictReader(handle)}
     assert list(table) == list(ROWS)
     for row in ROWS:
-        predictions = next(output.glob(f"artifacts/row-{row.lstrip('+').lower()}-*/predictions-test.jsonl"))
+        predictions = next(output.glob(f"artifacts/decoded-{row.lstrip('+').lower()}-*/predictions-test.jsonl"))
         records = [json.loads(line) for line in predictions.read_text().splitlines()]
         assert len(records) == 6 and all(r["target"] and "example_id" in r for r in records)
         recomputed = _scores_by_the_libraries(records)
@@ -68,8 +69,8 @@ def test_every_row_has_predictions_and_the_table_is_computed_from_them(experimen
 
 def test_inputs_of_each_row_follow_the_paper_format(experiment):
     output, _, _ = experiment
-    immediate = json.loads(next(output.glob("artifacts/row-immedctx-*/predictions-test.jsonl")).read_text().splitlines()[0])
-    ranked = json.loads(next(output.glob("artifacts/row-rankdocbysnpt-*/predictions-test.jsonl")).read_text().splitlines()[0])
+    immediate = json.loads(next(output.glob("artifacts/decoded-immedctx-*/predictions-test.jsonl")).read_text().splitlines()[0])
+    ranked = json.loads(next(output.glob("artifacts/decoded-rankdocbysnpt-*/predictions-test.jsonl")).read_text().splitlines()[0])
     assert immediate["inputs"].startswith("Finish the passage in the user voice. passage start:")
     assert "past passages:" not in immediate["inputs"]
     assert "past passages:" in ranked["inputs"]
@@ -81,5 +82,29 @@ def test_a_repeated_run_reuses_every_artifact(experiment, capsys):
     run_experiment(**settings)
     log = capsys.readouterr().err
     assert "building" not in log
-    for stage in ("prepared", "ranked", "vocabulary", "row-immedctx", "row-rankdocbysnpt", "row-authorpred"):
+    for stage in ("prepared", "ranked", "vocabulary", "row-immedctx", "row-rankdocbysnpt", "row-authorpred",
+                  "decoded-immedctx", "decoded-rankdocbysnpt", "decoded-authorpred"):
         assert f"[{stage}] reusing" in log
+
+
+def test_a_new_decoding_setting_re_decodes_without_retraining_and_alpha_is_chosen_on_validation(experiment, capsys):
+    output, _, settings = experiment
+    candidates = (0.0, 3.0)
+    training = dataclasses.replace(settings["training"], alpha_candidates=candidates, alpha_validation_examples=4)
+    capsys.readouterr()
+    paths = run_experiment(**(settings | {"rows": ("ImmedCtx",), "training": training}))
+    log = capsys.readouterr().err
+    assert "[row-immedctx] reusing" in log and "[decoded-immedctx] building" in log
+    assert "[train]" not in log
+    directory = next(d for d in output.glob("artifacts/decoded-immedctx-*") if (d / "decoding.json").exists()
+                     and json.loads((d / "decoding.json").read_text())["sweep"])
+    record = json.loads((directory / "decoding.json").read_text())
+    assert [entry["alpha"] for entry in record["sweep"]] == list(candidates)
+    best = max(record["sweep"], key=lambda entry: (entry["rougeL"], -entry["alpha"]))
+    assert record["alpha"] == best["alpha"] and record["chosen_on"] == "validation ROUGE-L"
+    for alpha in candidates:
+        validation = (directory / f"predictions-validation-alpha{alpha:g}.jsonl").read_text().splitlines()
+        assert len(validation) == 4
+    with open(paths["csv"], encoding="utf-8") as handle:
+        table = {row["row"]: row for row in csv.DictReader(handle)}
+    assert float(table["ImmedCtx"]["alpha"]) == record["alpha"]

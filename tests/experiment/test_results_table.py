@@ -58,26 +58,30 @@ def test_generation_checks_per_row_by_hand(files):
     assert results["RecentDoc"]["context_from"] == "RecentDoc" and math.isnan(recent["context_use"])
 
 
-def test_the_table_shows_steps_checks_and_marks_degenerate_rows(files):
-    results = build_results(predictions=files, steps={"ImmedCtx": 300, "RankDocBySnpt": 1200})
+def test_the_table_shows_steps_alphas_checks_and_marks_degenerate_rows(files):
+    results = build_results(predictions=files, steps={"ImmedCtx": 300, "RankDocBySnpt": 1200},
+                            alphas={"ImmedCtx": 0.6, "RankDocBySnpt": 1.4})
     markdown = format_markdown(results, title="t", paper_dataset="Reddit")
     lines = {line.split(" | ")[0].lstrip("| "): line for line in markdown.splitlines() if line.startswith("| ")}
-    assert "| step | examples | distinct % | length, chars: ours / targets |" in lines["row"]
-    assert "| 300 | 2 | 100.0 | 14 / 20 (0.70x) | 0.0 | 25.0‡ | 55.0 |" in lines["ImmedCtx"]
-    assert "| 1200 | 2 | 100.0 | 20 / 20 (1.00x) |" in lines["RankDocBySnpt"]
-    assert "| — | 2 | 50.0 ✗ | 4 / 20 (0.20x) ✗ | — | — | 0.0 |" in lines["RecentDoc"]
+    assert "| step | α | examples | distinct % | length, chars: ours / targets |" in lines["row"]
+    assert "| 300 | 0.6 | 2 | 100.0 | 14 / 20 (0.70x) | 0.0 | 25.0‡ | 55.0 |" in lines["ImmedCtx"]
+    assert "| 1200 | 1.4 | 2 | 100.0 | 20 / 20 (1.00x) |" in lines["RankDocBySnpt"]
+    assert "| — | — | 2 | 50.0 ✗ | 4 / 20 (0.20x) ✗ | — | — | 0.0 |" in lines["RecentDoc"]
     assert "`‡`: the row has no past passages; its context use is measured against RankDocBySnpt's" in markdown
     with pytest.raises(ValueError, match="steps name rows without predictions: \\['UserID'\\]"):
         build_results(predictions=files, steps={"UserID": 5})
+    with pytest.raises(ValueError, match="alphas name rows without predictions: \\['UserID'\\]"):
+        build_results(predictions=files, alphas={"UserID": 0.6})
 
 
 def test_csv_carries_intervals_that_contain_the_scores(files, tmp_path):
-    results = build_results(predictions=files, steps={"ImmedCtx": 300})
+    results = build_results(predictions=files, steps={"ImmedCtx": 300}, alphas={"ImmedCtx": 1.4})
     paths = write_results(results, output_dir=str(tmp_path / "out"), title="hand-made", paper_dataset="Reddit")
     with open(paths["csv"], encoding="utf-8") as handle:
         table = {row["row"]: row for row in csv.DictReader(handle)}
     assert list(table) == list(PREDICTIONS)
     assert table["ImmedCtx"]["step"] == "300" and table["RecentDoc"]["step"] == ""
+    assert table["ImmedCtx"]["alpha"] == "1.4" and table["RecentDoc"]["alpha"] == ""
     assert table["ImmedCtx"]["context passages from"] == "RankDocBySnpt"
     assert float(table["ImmedCtx"]["mean prediction length (chars)"]) == 14.0
     assert float(table["ImmedCtx"]["context use (%)"]) == pytest.approx(25.0)

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from personalize.experiment.artifacts import ArtifactStore
-from personalize.experiment.runner import PretrainingSettings, starting_point, train_and_predict_row, TrainingSettings
+from personalize.experiment.runner import PretrainingSettings, starting_point, train_row, trained_params, TrainingSettings
 from personalize.models.t5.config import T5Config
 from tests.stage_models.conftest import write_vocabulary
 from tests.tasks import tiny_corpus
@@ -72,15 +72,10 @@ def test_a_row_trained_at_a_negligible_learning_rate_keeps_the_params_it_started
                            prepared_dir=prepared, multitask_row="RankDocBySnpt")
     training = TrainingSettings(train_steps=1, batch_size=8, inputs_length=32, targets_length=16, learning_rate=1e-12,
                                 warmup_steps=1, num_beams=1, decode_batch_size=8, max_test_examples=2)
-    train_and_predict_row(directory=str(tmp_path / "row"), task_name=tasks.task_name(dataset="startrow", row="ImmedCtx"),
-                          predict_task_name=tasks.task_name(dataset="startrow", row="ImmedCtx"), model_config=CONFIG,
-                          vocab_size=VOCAB_SIZE, training=training, pretrained_params=params)
-    from personalize.stage_models.train_apply import finished_params
-    from personalize.experiment.runner import _model
-    from personalize.partitioning.partitioner import make_partitioner
-
-    trained = finished_params(model_dir=str(tmp_path / "row"), model=_model(CONFIG, VOCAB_SIZE),
-                              lengths={"inputs": 32, "targets": 16}, partitioner=make_partitioner(num_partitions=1),
-                              step=1)
+    train_row(directory=str(tmp_path / "row"), task_name=tasks.task_name(dataset="startrow", row="ImmedCtx"),
+              predict_task_name=tasks.task_name(dataset="startrow", row="ImmedCtx"), model_config=CONFIG,
+              vocab_size=VOCAB_SIZE, training=training, pretrained_params=params)
+    trained = trained_params(directory=str(tmp_path / "row"), model_config=CONFIG, vocab_size=VOCAB_SIZE,
+                             training=training)
     for a, b in zip(jax.tree_util.tree_leaves(params), jax.tree_util.tree_leaves(trained)):
         np.testing.assert_allclose(a, b, atol=1e-7)
