@@ -187,22 +187,25 @@ def decode_row(*, directory: str, predict_task_name: str, model_config: Any, voc
     decode("test", record["alpha"], os.path.join(directory, "predictions-test.jsonl"), training.max_test_examples)
 
 
-def chosen_alpha(directory: str) -> float | None:
-    """The length penalty a row's test predictions were decoded with (decoding.json)."""
-    path = os.path.join(directory, DECODING_RECORD)
+def _recorded(directory: str, record: str, key: str) -> Any:
+    """One value of a row's JSON record, or None where the record was not written."""
+    path = os.path.join(directory, record)
     if not os.path.exists(path):
         return None
     with open(path, encoding="utf-8") as handle:
-        return float(json.load(handle)["alpha"])
+        return json.load(handle)[key]
+
+
+def chosen_alpha(directory: str) -> float | None:
+    """The length penalty a row's test predictions were decoded with (decoding.json)."""
+    alpha = _recorded(directory, DECODING_RECORD, "alpha")
+    return None if alpha is None else float(alpha)
 
 
 def chosen_step(directory: str) -> int | None:
     """The step a row's predictions come from (training.json), or None for a row trained before it was recorded."""
-    path = os.path.join(directory, TRAINING_RECORD)
-    if not os.path.exists(path):
-        return None
-    with open(path, encoding="utf-8") as handle:
-        return int(json.load(handle)["chosen_step"])
+    step = _recorded(directory, TRAINING_RECORD, "chosen_step")
+    return None if step is None else int(step)
 
 
 def use_compilation_cache(directory: str) -> None:
