@@ -60,6 +60,12 @@ def check_orderings(*, predictions: Mapping[str, str], base_ranking: str, base_s
     return records
 
 
+def format_p(p: float) -> str:
+    """Two significant digits; a p-value that underflowed to 0 (scipy's t distribution at a huge t) is shown as a
+    bound, since "0" would claim certainty."""
+    return "< 1e-300" if p == 0 else f"{p:.2g}"
+
+
 def format_orderings(records: Sequence[Mapping], *, title: str) -> str:
     """Markdown: one line per ordering, with the differences in ROUGE points and the p-values."""
     lines = [f"### {title}: the paper's orderings", "",
@@ -67,7 +73,7 @@ def format_orderings(records: Sequence[Mapping], *, title: str) -> str:
     for record in records:
         cells = []
         for name, _ in METRICS:
-            cells += [f"{record['difference'][name]:+.2f}", f"{record['p'][name]:.2g}"]
+            cells += [f"{record['difference'][name]:+.2f}", format_p(record["p"][name])]
         lines.append(f"| {record['claim']} | " + " | ".join(cells) + f" | {record['verdict']} |")
     lines += ["", "Δ: the row's mean per-example score minus the reference's, in points; p: paired t-test. `>` holds "
               "when the row is better on ROUGE-1 and ROUGE-L with p < 0.01; `>=` holds unless it is worse with "

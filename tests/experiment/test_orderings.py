@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from personalize.experiment.orderings import check_orderings, format_orderings, paper_orderings
+from personalize.experiment.orderings import check_orderings, format_orderings, format_p, paper_orderings
 from personalize.experiment.results_table import row_scores
 
 WORDS = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu".split()
@@ -92,3 +92,9 @@ def test_differences_are_the_results_tables_points(predictions):
     row, reference = row_scores(predictions["RankDocBySnpt"]), row_scores(predictions["ImmedCtx"])
     for column in ("ROUGE-1", "ROUGE-L"):
         assert record["difference"][column] == pytest.approx(row[column] - reference[column], abs=1e-6)
+
+
+def test_a_p_value_that_underflowed_is_shown_as_a_bound_not_as_zero():
+    assert format_p(0.0) == "< 1e-300"
+    assert format_p(0.00037) == "0.00037"
+    assert format_p(0.041) == "0.041"
