@@ -19,7 +19,7 @@ from personalize.partitioning.axis_rules import standard_logical_axis_rules
 from personalize.partitioning.mesh import create_mesh
 from personalize.partitioning.partitioner import Partitioner
 from personalize.partitioning.shardings import batch_sharding, partitioning_context
-from personalize.training.finetune import model_input_shapes
+from personalize.training.finetune import model_input_shapes, prng_impl
 from personalize.training.state import state_shardings
 from personalize.training.steps import compile_train_step
 
@@ -104,7 +104,7 @@ def compile_train(*, settings: RunSettings, partitioner: Partitioner) -> Compile
                       sharding=sharding),
              **_batch(names=_DECODER_FEATURES, batch_size=settings.batch_size, length=int(lengths["targets"]),
                       sharding=sharding)}
-    key = jax.eval_shape(lambda: jax.random.key(0))
+    key = jax.eval_shape(lambda: jax.random.key(0, impl=prng_impl(settings.use_hardware_rng)))
     dropout_key = jax.ShapeDtypeStruct(key.shape, key.dtype, sharding=NamedSharding(mesh, PartitionSpec()))
     step = compile_train_step(model=settings.model, optimizer=settings.optimizer, shardings=shardings, mesh=mesh,
                               rules=rules, z_loss=settings.z_loss, label_smoothing=settings.label_smoothing,

@@ -18,7 +18,7 @@ from personalize.partitioning import partitioner
 from personalize.training import data, finetune, inference
 
 TRAIN_FIELDS = ("model", "optimizer", "task_feature_lengths", "z_loss", "label_smoothing",
-                "loss_normalizing_factor", "num_microbatches")
+                "loss_normalizing_factor", "num_microbatches", "use_hardware_rng")
 BEAM_DEFAULTS = {"num_beams": 4, "alpha": 0.6}  # runs/infer.gin's, the paper's beam size
 
 
@@ -29,6 +29,7 @@ class RunSettings:
     task_feature_lengths: Mapping[str, int]
     batch_size: int
     num_microbatches: int
+    use_hardware_rng: bool
     z_loss: float
     label_smoothing: float
     loss_normalizing_factor: Any

@@ -27,6 +27,13 @@ METRICS_FILE = "metrics.jsonl"
 CHECKPOINT_DIR = "checkpoints"
 
 
+def prng_impl(use_hardware_rng: bool) -> str:
+    """The PRNG of parameter init and dropout. T5X's `use_hardware_rng` (its default whenever RANDOM_SEED is None)
+    switches to 'unsafe_rbg', the TPU's hardware bit generator: much cheaper dropout masks, but the bits then
+    depend on the partitioning. Threefry (the default here) gives the same run on any mesh."""
+    return "unsafe_rbg" if use_hardware_rng else "threefry2x32"
+
+
 def model_input_shapes(*, task_feature_lengths: Mapping[str, int], batch_size: int) -> dict[str, tuple[int, int]]:
     """Shapes to trace the model's init with: SeqIO's `inputs`/`targets` lengths -> encoder/decoder features."""
     for name in ("inputs", "targets"):
@@ -124,6 +131,7 @@ def train(
     loss_normalizing_factor: LossNormalizingFactor = "NUM_REAL_TARGET_TOKENS",
     num_microbatches: int = 1,
     random_seed: int = 0,
+    use_hardware_rng: bool = False,
     pretrained_params: Any = None,
     pretrained_optimizer_state: "T5XOptimizerState | None" = None,
     decoded_evaluation: DecodedEvaluation | None = None,
@@ -138,7 +146,7 @@ def train(
     `pretrained_params` (an unboxed param tree, e.g. from the T5 checkpoint importer) is used only when the
     model directory has no checkpoint yet. `early_stopping` (needs validation_data) keeps the best validation
     state in MODEL_DIR/best_checkpoint and stops when validation stops improving (the paper's "until validation
-    converges"); TRAIN_STEPS stays the limit.
+    converges"); TRAIN_STEPS stays the limit. `use_hardware_rng`: see `prng_impl`.
     """
     if early_stopping is not None and validation_data is None:
         raise ValueError("early_stopping needs validation_data")
@@ -149,7 +157,7 @@ def train(
     directory = pathlib.Path(model_dir)
     log = MetricsLog(path=directory / METRICS_FILE, summaries=SummaryWriter(directory=directory))
     mesh, rules = partitioner.mesh, partitioner.rules
-    init_key, dropout_key = jax.random.split(jax.random.key(random_seed))
+    init_key, dropout_key = jax.random.split(jax.random.key(random_seed, impl=prng_impl(use_hardware_rng)))
     input_shapes = model_input_shapes(task_feature_lengths=task_feature_lengths, batch_size=mesh.shape["data"])
     manager = checkpoints.open_manager(
         directory=directory / CHECKPOINT_DIR, keep=keep_checkpoints

@@ -268,3 +268,19 @@ def test_microbatches_are_normalized_each_as_t5x_does():
     assert _first_step_loss(batch=whole, num_microbatches=2, mode=None) == pytest.approx(summed, rel=1e-5)
     tokens = float(whole["decoder_loss_weights"].sum())
     assert summed > tokens  # a sum over tokens, each above 1 nat here, not a per-token mean
+
+
+def _dropout_run(model_dir, *, use_hardware_rng: bool) -> list[np.ndarray]:
+    state = train(model_dir=str(model_dir), model=TinySeq2Seq(dropout_rate=0.5), optimizer=OPTIMIZER,
+                  partitioner=make_partitioner(num_partitions=1), train_data=make_batches(count=3),
+                  task_feature_lengths=LENGTHS, train_steps=3, log_period=1, use_hardware_rng=use_hardware_rng)
+    return [np.asarray(leaf) for leaf in jax.tree.leaves(state.params)]
+
+
+def test_hardware_rng_as_t5x_draws_other_bits_and_repeats_on_the_same_mesh(tmp_path):
+    hardware = _dropout_run(tmp_path / "rbg", use_hardware_rng=True)
+    again = _dropout_run(tmp_path / "rbg-again", use_hardware_rng=True)
+    threefry = _dropout_run(tmp_path / "threefry", use_hardware_rng=False)
+    assert all(np.isfinite(leaf).all() for leaf in hardware)
+    assert all(np.array_equal(a, b) for a, b in zip(hardware, again, strict=True))
+    assert not all(np.array_equal(a, b) for a, b in zip(hardware, threefry, strict=True))
