@@ -29,8 +29,8 @@ CHECKPOINT_DIR = "checkpoints"
 
 def prng_impl(use_hardware_rng: bool) -> str:
     """The PRNG of parameter init and dropout. T5X's `use_hardware_rng` (its default whenever RANDOM_SEED is None)
-    switches to 'unsafe_rbg', the TPU's hardware bit generator: much cheaper dropout masks, but the bits then
-    depend on the partitioning. Threefry (the default here) gives the same run on any mesh."""
+    switches to 'unsafe_rbg', the TPU's hardware bit generator (it left the 11B v4-128 projection unchanged, README),
+    and the bits then depend on the partitioning. Threefry (the default here) gives the same run on any mesh."""
     return "unsafe_rbg" if use_hardware_rng else "threefry2x32"
 
 
