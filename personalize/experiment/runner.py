@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shutil
 import sys
 import time
 from typing import Any, Callable, Mapping, Sequence
@@ -68,6 +69,7 @@ class TrainingSettings:
 # Settings that decide only how a trained model decodes: changing one re-decodes a row, it does not retrain it.
 DECODING_FIELDS = ("num_beams", "alpha", "alpha_candidates", "alpha_validation_examples", "max_test_examples")
 DECODING_RECORD = "decoding.json"
+LABEL_PROBE_RECORD = "author_labels.json"
 
 
 def training_key(training: TrainingSettings) -> dict[str, Any]:
@@ -185,6 +187,36 @@ def decode_row(*, directory: str, predict_task_name: str, model_config: Any, voc
     with open(os.path.join(directory, DECODING_RECORD), "w", encoding="utf-8") as handle:
         json.dump(record, handle, indent=1)
     decode("test", record["alpha"], os.path.join(directory, "predictions-test.jsonl"), training.max_test_examples)
+
+
+def probe_author_labels(*, directory: str, predictions_path: str, predict_task_name: str, model_config: Any,
+                        vocab_size: int, training: TrainingSettings, params: Any, alpha: float) -> None:
+    """The +AuthorPred row's label probe (author_distinction/label_probe.py) on its test predictions, in
+    author_labels.json: how likely "true" / "false" are under the generation inputs, against what the beam chose."""
+    import seqio
+
+    from personalize.author_distinction.label_probe import describe, label_probe
+    from personalize.decoding.predict_task import task_examples
+
+    with open(predictions_path, encoding="utf-8") as handle:
+        records = [json.loads(line) for line in handle]
+    lengths = {"inputs": training.inputs_length, "targets": training.targets_length}
+    examples = task_examples(task_name=predict_task_name, split="test", task_feature_lengths=lengths,
+                             max_examples=len(records))
+    for example, record in zip(examples, records, strict=True):
+        example_id = example["example_id"]
+        example_id = example_id.decode("utf-8") if isinstance(example_id, bytes) else str(example_id)
+        if example_id != record["example_id"]:
+            raise ValueError(f"{predictions_path}: record {record['example_id']!r} is not the task's test example "
+                             f"{example_id!r} at that position; decode the row again")
+    vocabulary = seqio.get_mixture_or_task(predict_task_name).output_features["targets"].vocabulary
+    probe = label_probe(inputs=[example["inputs"] for example in examples],
+                        predictions=[record["prediction"] for record in records], vocabulary=vocabulary,
+                        model=_model(model_config, vocab_size), params=params, inputs_length=training.inputs_length,
+                        targets_length=training.targets_length, alpha=alpha, batch_size=training.decode_batch_size)
+    with open(os.path.join(directory, LABEL_PROBE_RECORD), "w", encoding="utf-8") as handle:
+        json.dump(probe, handle, indent=1)
+    _log(f"  {describe(probe)}")
 
 
 def _recorded(directory: str, record: str, key: str) -> Any:
@@ -479,6 +511,7 @@ def run_experiment(
                                             base_ranking=base_ranking, base_summary=base_summary,
                                             multitask_row=multitask_row))
     predictions: dict[str, str] = {}
+    label_probe_path: str | None = None
     steps: dict[str, int | None] = {}
     alphas: dict[str, float | None] = {}
     skipped: dict[str, str] = {}
@@ -516,6 +549,13 @@ def run_experiment(
         predictions[row] = os.path.join(decoded_dir, "predictions-test.jsonl")
         steps[row] = chosen_step(trained_dir)
         alphas[row] = chosen_alpha(decoded_dir)
+        if row == "+AuthorPred":
+            probe_dir = store.build("author-labels", {"row": row_key, "decoding": decoding_key(training)},
+                                    lambda d: probe_author_labels(
+                                        directory=d, predictions_path=predictions[row], predict_task_name=decoded,
+                                        model_config=model_config, vocab_size=vocabulary.vocab_size,
+                                        training=training, params=params_of(), alpha=alphas[row]))
+            label_probe_path = os.path.join(probe_dir, LABEL_PROBE_RECORD)
 
     _log(f"[results] scoring {len(predictions)} row{'s' if len(predictions) != 1 else ''}")
     scoring_started = time.perf_counter()
@@ -537,6 +577,12 @@ def run_experiment(
     for kind in ("markdown", "orderings"):
         with open(paths[kind], encoding="utf-8") as handle:
             print(handle.read())
+    if label_probe_path:
+        from personalize.author_distinction.label_probe import describe
+
+        shutil.copyfile(label_probe_path, os.path.join(output_dir, LABEL_PROBE_RECORD))
+        with open(label_probe_path, encoding="utf-8") as handle:
+            print(f"+AuthorPred {describe(json.load(handle))} ({os.path.join(output_dir, LABEL_PROBE_RECORD)})")
     for row, reason in skipped.items():
         print(f"not run: {row} ({reason})")
     tables = [paths[kind] for kind in ("markdown", "csv", "orderings")]

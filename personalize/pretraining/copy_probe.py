@@ -35,20 +35,22 @@ def probe_passages(*, texts: Sequence[str], encode, probe_tokens: int) -> list[l
 
 
 def run_copy_probe(*, model: Any, params: Any, vocabulary: Any, texts: Sequence[str], probe_tokens: int,
-                   batch_size: int = 16) -> dict[str, Any]:
-    """Greedy-decodes every passage from itself; returns the scores and a few (target, prediction) samples."""
+                   batch_size: int = 16, prefix: str = "") -> dict[str, Any]:
+    """Greedy-decodes every passage from itself (after `prefix`, the denoising objective's, so that the model is
+    asked for the copy it was trained to make); returns the scores and a few (target, prediction) samples."""
     import numpy as np
 
     from personalize.decoding.generate import generate
 
     passages = probe_passages(texts=texts, encode=vocabulary.encode, probe_tokens=probe_tokens)
+    prefix_ids = list(vocabulary.encode(prefix)) if prefix else []
     length = probe_tokens + 1  # EOS
     predicted: list[list[int]] = []
     for start in range(0, len(passages), batch_size):
         chunk = passages[start:start + batch_size]
-        inputs = np.zeros((batch_size, length), np.int32)
+        inputs = np.zeros((batch_size, len(prefix_ids) + length), np.int32)
         for row, ids in enumerate(chunk):
-            inputs[row, :len(ids) + 1] = ids + [1]
+            inputs[row, :len(prefix_ids) + len(ids) + 1] = prefix_ids + ids + [1]
         sequences = np.asarray(generate(model=model, params=params, encoder_input_tokens=inputs,
                                         max_decode_length=length, method="greedy").sequences)[:, 0]
         for tokens in sequences[:len(chunk)]:

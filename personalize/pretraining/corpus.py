@@ -117,7 +117,8 @@ def span_corruption_examples(*, documents: Sequence[Document], encode, vocab_siz
 
 def write_objective_examples(*, corpus: PretrainingCorpus, output_dir: str, vocabulary: Any, inputs_length: int,
                              copies: int, seed: int, noise_density: float, mean_noise_span_length: float,
-                             denoising_span_start_rate: float, denoising_max_span_words: int) -> dict[str, str]:
+                             denoising_span_start_rate: float, denoising_max_span_words: int,
+                             denoising_prefix: str = "") -> dict[str, str]:
     """Writes output_dir/span_corruption and output_dir/denoising (train = trained-on documents, validation =
     held-out ones); returns {objective: directory}. Directories with a manifest are kept as they are."""
     chunk_tokens = chunk_tokens_for(inputs_length=inputs_length, noise_density=noise_density,
@@ -135,11 +136,11 @@ def write_objective_examples(*, corpus: PretrainingCorpus, output_dir: str, voca
             for split, documents in (("train", corpus.train), ("validation", corpus.held_out))})
     if not os.path.exists(os.path.join(denoising_dir, "manifest.json")):
         settings = {"copies": copies, "seed": seed, "span_start_rate": denoising_span_start_rate,
-                    "max_span_words": denoising_max_span_words}
+                    "max_span_words": denoising_max_span_words, "prefix": denoising_prefix}
         write_examples_dir(output_dir=denoising_dir, variant="Denoising", settings=settings, files={
             split: denoising_examples(documents=documents, copies=copies, seed=seed,
                                       span_start_rate=denoising_span_start_rate,
-                                      max_span_words=denoising_max_span_words)
+                                      max_span_words=denoising_max_span_words, prefix=denoising_prefix)
             for split, documents in (("train", corpus.train), ("validation", corpus.held_out))})
     return {"span_corruption": span_dir, "denoising": denoising_dir}
 

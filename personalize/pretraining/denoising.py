@@ -49,14 +49,19 @@ def corrupt_spans(*, text: str, rng: random.Random, span_start_rate: float, max_
 
 
 def denoising_examples(*, documents: Iterable[Document], copies: int, seed: int, span_start_rate: float,
-                       max_span_words: int) -> Iterator[dict[str, str]]:
+                       max_span_words: int, prefix: str = "") -> Iterator[dict[str, str]]:
     """`copies` differently corrupted examples of each document; each document's corruption depends only on the
-    seed and its id, so the examples do not change with the order documents arrive in."""
+    seed and its id, so the examples do not change with the order documents arrive in.
+
+    `prefix` starts every input (T5's task prefixes, UL2's mode tokens): without one, a denoising input (text with
+    a few sentinels, the whole text out) looks like a span-corruption input (the same, only the spans out), so a
+    mixture of both asks the decoder to guess which output is wanted.
+    """
     for document in documents:
         text = document_text(document)
         digest = hashlib.sha256(f"{seed}:{document.user_id}:{document.doc_id}".encode("utf-8")).hexdigest()
         rng = random.Random(int(digest, 16))
         for copy in range(copies):
             yield {"example_id": f"{document.user_id}/{document.doc_id}/{copy}", "targets": text,
-                   "inputs": corrupt_spans(text=text, rng=rng, span_start_rate=span_start_rate,
-                                           max_span_words=max_span_words)}
+                   "inputs": prefix + corrupt_spans(text=text, rng=rng, span_start_rate=span_start_rate,
+                                                    max_span_words=max_span_words)}

@@ -24,6 +24,7 @@ class PretrainingSettings:
     noise_density: float = 0.15
     mean_noise_span_length: float = 3.0
     denoising_rate: float = 0.5
+    denoising_prefix: str = ""
     copies: int = 4
     held_out_documents: int = 64
     users: str = "training"

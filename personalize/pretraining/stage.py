@@ -81,7 +81,9 @@ def _report_markdown(report: dict[str, Any]) -> str:
              f"{corpus['held_out_documents']} held out (validation loss, copy probe)",
              f"- objective: span corruption (noise density {report['settings']['noise_density']}, mean span "
              f"{report['settings']['mean_noise_span_length']}) mixed with whole-document denoising at rate "
-             f"{report['settings']['denoising_rate']}",
+             f"{report['settings']['denoising_rate']}"
+             + (f" (inputs prefixed {report['settings']['denoising_prefix']!r})"
+                if report['settings'].get('denoising_prefix') else ""),
              f"- model: {report['parameters']:,} parameters; the best validation step {report['steps']} of "
              f"{report['last_step']} trained, batch "
              f"{report['settings']['batch_size']} x {report['settings']['inputs_length']}/"
@@ -125,6 +127,7 @@ def run_pretraining(
     copies: int = 2,
     denoising_span_start_rate: float = 0.05,
     denoising_max_span_words: int = 3,
+    denoising_prefix: str = "",
     held_out_documents: int = 64,
     users: str = "training",
     validation_batches: int = 4,
@@ -139,6 +142,8 @@ def run_pretraining(
     """Pre-trains `model_config` from scratch (resuming if output_dir has a checkpoint); returns the report.
 
     denoising_rate: the share of whole-document denoising examples in the mixture (0: span corruption alone).
+    denoising_prefix: text that starts every denoising input (and the copy probe's), so that the model can tell the
+      two objectives apart; '' keeps the inputs as they were (the shipped demo checkpoint was trained so).
     users: whose documents are trained on: 'training' (the prepared dataset's training-only users) or
       'not_held_out' (every user of the source corpus without a validation or test example; see corpus.py).
     eval_period / patience: validation loss every eval_period steps; the best step is exported, and training stops
@@ -183,7 +188,7 @@ def run_pretraining(
         corpus=corpus, output_dir=os.path.join(output_dir, "examples"), vocabulary=vocabulary,
         inputs_length=inputs_length, copies=copies, seed=seed, noise_density=noise_density,
         mean_noise_span_length=mean_noise_span_length, denoising_span_start_rate=denoising_span_start_rate,
-        denoising_max_span_words=denoising_max_span_words)
+        denoising_max_span_words=denoising_max_span_words, denoising_prefix=denoising_prefix)
     mixture = register_pretraining_mixture(name=MIXTURE, directories=directories, vocabulary=vocabulary,
                                            denoising_rate=denoising_rate)
 
@@ -220,7 +225,8 @@ def run_pretraining(
 
     _log(f"pretrain: copy probe on {len(corpus.held_out)} held-out passages")
     probe = run_copy_probe(model=model, params=params, vocabulary=vocabulary, probe_tokens=probe_tokens,
-                           texts=[document_text(d) for d in corpus.held_out], batch_size=batch_size)
+                           texts=[document_text(d) for d in corpus.held_out], batch_size=batch_size,
+                           prefix=denoising_prefix)
     report = {
         "prepared_dir": prepared_dir, "output_dir": output_dir, "checkpoint": checkpoint_dir,
         "checkpoint_format": checkpoint_format, "start_gin": start_gin, "steps": step, "last_step": last_step,
@@ -231,7 +237,7 @@ def run_pretraining(
         "settings": {"batch_size": batch_size, "inputs_length": inputs_length, "targets_length": targets_length,
                      "learning_rate": learning_rate, "warmup_steps": warmup_steps, "noise_density": noise_density,
                      "mean_noise_span_length": mean_noise_span_length, "denoising_rate": denoising_rate,
-                     "copies": copies, "probe_tokens": probe_tokens, "seed": seed},
+                     "denoising_prefix": denoising_prefix, "copies": copies, "probe_tokens": probe_tokens, "seed": seed},
         "training": _training_summary(os.path.join(model_dir, "metrics.jsonl")),
         "copy_probe": probe,
         "wall_seconds": time.perf_counter() - started,

@@ -67,6 +67,19 @@ def test_every_row_has_predictions_and_the_table_is_computed_from_them(experimen
     assert "| RankDocBySnpt > ImmedCtx |" in (output / "orderings.md").read_text()
 
 
+def test_the_multitask_row_reports_how_likely_the_author_labels_are_under_its_generation_inputs(experiment):
+    output, _, _ = experiment
+    probe = json.loads((output / "author_labels.json").read_text())
+    predictions = next(output.glob("artifacts/decoded-authorpred-*/predictions-test.jsonl")).read_text().splitlines()
+    labels = [json.loads(line)["prediction"].strip() in ("true", "false") for line in predictions]
+    assert probe["examples"] == len(predictions) == 6
+    assert probe["predictions_that_are_labels"] == pytest.approx(sum(labels) / len(labels))
+    assert probe["label_outranks_prediction"] >= probe["predictions_that_are_labels"]
+    for label in ("true", "false"):
+        entry = probe["labels"][label]
+        assert entry["pieces"] >= 2 and entry["mean_log_likelihood"] <= entry["max_log_likelihood"] < 0
+
+
 def test_inputs_of_each_row_follow_the_paper_format(experiment):
     output, _, _ = experiment
     immediate = json.loads(next(output.glob("artifacts/decoded-immedctx-*/predictions-test.jsonl")).read_text().splitlines()[0])
@@ -83,7 +96,7 @@ def test_a_repeated_run_reuses_every_artifact(experiment, capsys):
     log = capsys.readouterr().err
     assert "building" not in log
     for stage in ("prepared", "ranked", "vocabulary", "row-immedctx", "row-rankdocbysnpt", "row-authorpred",
-                  "decoded-immedctx", "decoded-rankdocbysnpt", "decoded-authorpred"):
+                  "decoded-immedctx", "decoded-rankdocbysnpt", "decoded-authorpred", "author-labels"):
         assert f"[{stage}] reusing" in log
 
 

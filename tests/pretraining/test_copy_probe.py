@@ -32,3 +32,37 @@ def test_mismatched_or_empty_inputs_are_refused():
         copy_probe_scores(target_ids=[], predicted_ids=[], target_texts=[], predicted_texts=[])
     with pytest.raises(ValueError, match="same non-zero number"):
         copy_probe_scores(target_ids=[[1]], predicted_ids=[], target_texts=["a"], predicted_texts=[])
+
+
+class _CharVocabulary:
+    def encode(self, text):
+        return [ord(c) for c in text]
+
+    def decode(self, ids):
+        return "".join(chr(i) for i in ids)
+
+
+def test_the_probe_asks_for_the_copy_after_the_denoising_prefix(monkeypatch):
+    import numpy as np
+
+    from personalize.decoding import generate as generate_module
+    from personalize.pretraining.copy_probe import run_copy_probe
+
+    prefix = "Copy: "
+    seen = []
+
+    def copy_after_prefix(*, encoder_input_tokens, max_decode_length, **_):
+        """A perfect copier: the input after the prefix, EOS included."""
+        seen.append(np.asarray(encoder_input_tokens))
+        sequences = np.zeros((len(encoder_input_tokens), 1, max_decode_length), np.int32)
+        for row, tokens in enumerate(np.asarray(encoder_input_tokens)):
+            rest = list(tokens[len(prefix):])
+            sequences[row, 0, :len(rest)] = rest[:max_decode_length]
+        return generate_module.Decoded(sequences=sequences, scores=np.zeros((len(sequences), 1)))
+
+    monkeypatch.setattr(generate_module, "generate", copy_after_prefix)
+    probe = run_copy_probe(model=None, params=None, vocabulary=_CharVocabulary(), texts=["abcdef", "xyz"],
+                           probe_tokens=4, batch_size=2, prefix=prefix)
+    assert [list(row[:len(prefix)]) for row in seen[0]] == [[ord(c) for c in prefix]] * 2
+    assert probe["scores"]["exact_match"] == 1.0
+    assert probe["samples"][0] == {"target": "abcd", "prediction": "abcd"}

@@ -44,3 +44,12 @@ def test_targets_are_title_and_body_and_examples_do_not_depend_on_document_order
     assert forward["u/d1/0"]["targets"] == "A title\n" + docs[1].body == document_text(docs[1])
     assert forward["u/d0/0"]["targets"] == docs[0].body
     assert forward["u/d1/0"]["inputs"] != forward["u/d1/1"]["inputs"]  # two differently corrupted copies
+
+
+def test_a_prefix_starts_every_input_and_changes_nothing_else():
+    docs = [Document(user_id="u", doc_id=f"d{i}", timestamp=i, body=f"body {i} " + "word " * 30) for i in range(2)]
+    settings = dict(copies=2, seed=0, span_start_rate=0.3, max_span_words=2)
+    plain = list(denoising_examples(documents=docs, **settings))
+    prefixed = list(denoising_examples(documents=docs, prefix="Rewrite the passage: ", **settings))
+    assert [e["inputs"] for e in prefixed] == ["Rewrite the passage: " + e["inputs"] for e in plain]
+    assert [e["targets"] for e in prefixed] == [e["targets"] for e in plain]
