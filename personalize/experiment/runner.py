@@ -295,7 +295,7 @@ def starting_point(
     from personalize.stage_models.train_apply import imported_params
 
     key = {"prepared": config_hash(prepared_key), "vocabulary": vocabulary_path,
-           "model": model_config.function_fields(), "pretraining": dataclasses.asdict(pretraining)}
+           "model": model_config.function_fields(), "pretraining": pretraining.artifact_key()}
     directory = store.build("pretrained", key, lambda d: pretrain(
         prepared_dir=prepared_dir, output_dir=d, vocabulary_path=vocabulary_path, model_config=model_config,
         settings=pretraining), resumable=True)

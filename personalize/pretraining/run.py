@@ -32,6 +32,19 @@ class PretrainingSettings:
     patience: int = 3
     seed: int = 0
 
+    def artifact_key(self) -> dict[str, Any]:
+        """The settings as the experiment's artifact key; a field added later is left out at its default, so that
+        a pre-training made before it existed is still found (and not silently redone)."""
+        key = dataclasses.asdict(self)
+        for name, default in _ADDED_LATER.items():
+            if key[name] == default:
+                del key[name]
+        return key
+
+
+# Fields added after experiments keyed their pre-training on the others, with the default that matches those runs.
+_ADDED_LATER = {"denoising_prefix": ""}
+
 
 def pretrain(*, prepared_dir: str, output_dir: str, vocabulary_path: str, model_config: Any,
              settings: PretrainingSettings) -> str:

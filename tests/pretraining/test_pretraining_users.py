@@ -54,3 +54,15 @@ def test_not_held_out_adds_the_users_preparation_dropped_and_still_excludes_held
 def test_unknown_users_setting_is_named(prepared):
     with pytest.raises(ValueError, match="users must be one of training, not_held_out"):
         training_corpus(prepared_dir=prepared, held_out_documents=4, seed=0, users="everyone")
+
+
+def test_a_setting_added_later_keeps_earlier_pretrainings_keys_at_its_default():
+    import dataclasses
+
+    from personalize.pretraining.run import PretrainingSettings
+
+    settings = PretrainingSettings(train_steps=5)
+    before = {name: value for name, value in dataclasses.asdict(settings).items() if name != "denoising_prefix"}
+    assert settings.artifact_key() == before
+    prefixed = dataclasses.replace(settings, denoising_prefix="Restore the passage: ")
+    assert prefixed.artifact_key() == before | {"denoising_prefix": "Restore the passage: "}
