@@ -37,8 +37,12 @@ def label_probe(*, inputs: Sequence[Sequence[int]], predictions: Sequence[str], 
         log_likelihood = sequence_log_likelihoods(targets=[ids] * len(inputs), **score)
         label_ranked.append(penalised(log_likelihood=log_likelihood, pieces=np.full(len(inputs), pieces),
                                       alpha=alpha))
+        # Beam search keeps 2 x beams candidates at its first step: a label whose first piece is not among them
+        # never competes, however well the whole label would score.
+        first_piece = sequence_log_likelihoods(targets=[ids] * len(inputs), **(score | {"targets_length": 1}))
         labels[text] = {"pieces": pieces, "mean_log_likelihood": _mean(log_likelihood),
-                        "max_log_likelihood": float(np.max(log_likelihood)) if len(inputs) else None}
+                        "max_log_likelihood": float(np.max(log_likelihood)) if len(inputs) else None,
+                        "first_piece_mean_log_likelihood": _mean(first_piece)}
     predicted = [list(vocabulary.encode(text)) for text in predictions]
     predicted_pieces = np.array([len(with_eos(ids, length=targets_length)) for ids in predicted])
     predicted_log_likelihood = sequence_log_likelihoods(targets=predicted, **score)
@@ -51,7 +55,7 @@ def label_probe(*, inputs: Sequence[Sequence[int]], predictions: Sequence[str], 
         "labels": labels,
         "predictions": {"mean_log_likelihood": _mean(predicted_log_likelihood),
                         "mean_pieces": _mean(predicted_pieces)},
-        # A label's penalised score at least the prediction's: the beam would have returned the label (or did).
+        # A label's penalised score at least the prediction's: the beam returns the label if it keeps it (or did).
         "label_outranks_prediction": _mean(best_label >= prediction_ranked),
         "predictions_that_are_labels": _mean(np.array(is_label, np.float64)),
     }
@@ -70,6 +74,6 @@ def describe(probe: Mapping[str, Any]) -> str:
                        for text, entry in probe["labels"].items())
     return (f"label probe on {probe['examples']} test inputs: mean log p(label | generation input) {labels}; "
             f"the predictions' {probe['predictions']['mean_log_likelihood']:.2f} over "
-            f"{probe['predictions']['mean_pieces']:.0f} pieces; a label outranks the beam's prediction on "
-            f"{100 * probe['label_outranks_prediction']:.0f}%, and {100 * probe['predictions_that_are_labels']:.0f}% "
-            f"of the predictions are a label")
+            f"{probe['predictions']['mean_pieces']:.0f} pieces; a label would outrank the beam's prediction on "
+            f"{100 * probe['label_outranks_prediction']:.0f}% (if the beam kept its first piece), and "
+            f"{100 * probe['predictions_that_are_labels']:.0f}% of the predictions are a label")

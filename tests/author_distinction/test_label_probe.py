@@ -49,6 +49,12 @@ def test_the_probe_scores_both_labels_and_counts_predictions_that_are_labels():
                                              inputs_length=8, targets_length=8)
     assert probe["labels"]["true"]["mean_log_likelihood"] == pytest.approx(float(expected_true.mean()), abs=1e-5)
     assert probe["labels"]["true"]["max_log_likelihood"] == pytest.approx(float(expected_true.max()), abs=1e-5)
+    first_of_false = sequence_log_likelihoods(model=model, params=params, inputs=inputs, targets=[[3]] * 4,
+                                              inputs_length=8, targets_length=1)
+    assert probe["labels"]["false"]["first_piece_mean_log_likelihood"] == pytest.approx(
+        float(first_of_false.mean()), abs=1e-5)
+    # The first piece alone is likelier than the first piece followed by the rest of the label and EOS.
+    assert probe["labels"]["false"]["first_piece_mean_log_likelihood"] > probe["labels"]["false"]["mean_log_likelihood"]
     assert "50% of the predictions are a label" in describe(probe)
 
 
