@@ -46,9 +46,12 @@ class EncoderLayer(nn.Module):
     config: T5Config
 
     @nn.compact
-    def __call__(self, x: jax.Array, bias: jax.Array, enable_dropout: bool) -> jax.Array:
+    def __call__(self, x: jax.Array, mask_bias: jax.Array, position_bias: jax.Array,
+                 enable_dropout: bool) -> jax.Array:
         cfg = self.config
         norm = dict(epsilon=cfg.layer_norm_epsilon, dtype=cfg.compute_dtype)
+        # [batch, 1, length, length] + [1, heads, length, length]
+        bias = mask_bias + position_bias
         # [batch, length, embed] -> [batch, length, embed]
         h = RmsNorm(**norm, name="pre_attention_layer_norm")(x)
         h = MultiHeadAttention(cfg, name="attention")(h, h, bias, enable_dropout=enable_dropout)
@@ -69,11 +72,13 @@ class DecoderLayer(nn.Module):
     config: T5Config
 
     @nn.compact
-    def __call__(self, x: jax.Array, encoded: jax.Array, self_bias: jax.Array, cross_bias: jax.Array,
-                 enable_dropout: bool, decode: bool, decode_index: jax.Array | None,
+    def __call__(self, x: jax.Array, encoded: jax.Array, self_mask_bias: jax.Array, position_bias: jax.Array,
+                 cross_bias: jax.Array, enable_dropout: bool, decode: bool, decode_index: jax.Array | None,
                  max_decode_length: int | None) -> jax.Array:
         cfg = self.config
         norm = dict(epsilon=cfg.layer_norm_epsilon, dtype=cfg.compute_dtype)
+        # [batch, 1, q, k] + [1, heads, q, k]
+        self_bias = self_mask_bias + position_bias
         # [batch, length, embed] -> [batch, length, embed]
         h = RmsNorm(**norm, name="pre_self_attention_layer_norm")(x)
         h = MultiHeadAttention(cfg, cache_mode="append", name="self_attention")(
@@ -94,7 +99,7 @@ class DecoderLayer(nn.Module):
 
 # The positions of the Python (not array) arguments of each layer's __call__, counting `self` as 0:
 # enable_dropout; and for the decoder also decode and max_decode_length (decode_index is an array or None).
-_STATIC_ARGNUMS = {EncoderLayer: (3,), DecoderLayer: (5, 6, 8)}
+_STATIC_ARGNUMS = {EncoderLayer: (4,), DecoderLayer: (6, 7, 9)}
 
 
 @functools.lru_cache(maxsize=None)
@@ -114,7 +119,15 @@ def _stack_layer(layer: type[nn.Module], remat_policy: str) -> type[nn.Module]:
 
 
 class Encoder(nn.Module):
-    """Embeds the input and runs the bidirectional stack; the relative position biases are shared by all layers."""
+    """Embeds the input and runs the bidirectional stack; the relative position biases are shared by all layers.
+
+    The relative biases come from the row's offsets, [1, heads, q, k], and reach each layer apart from the
+    [batch, 1, q, k] mask. In a packed row a segment's positions restart at 0, but a relative position (key minus
+    query) is the same measured from the segment's start or the row's, and pairs across segments are masked, so
+    the biases equal T5X's for every pair that is attended to. Both matter for memory: a [batch, heads, q, k] sum
+    made once and passed to every layer has a cotangent of that size per layer in the backward pass, all kept until
+    they are summed (at T5-11B's 1,024-piece inputs, 512 MiB a layer on each chip of v4-128 with a model axis of 8).
+    """
 
     config: T5Config
     shared_embedding: nn.Module
@@ -127,13 +140,14 @@ class Encoder(nn.Module):
         mask = _pair_mask(valid, valid)
         if encoder_segment_ids is not None:
             mask = mask & _same_segment(encoder_segment_ids, encoder_segment_ids)
-        positions = (encoder_positions if encoder_positions is not None
-                     else arange_positions(encoder_input_tokens.shape[1]))
+        del encoder_positions  # relative biases depend only on in-segment offsets (see the class docstring)
+        positions = arange_positions(encoder_input_tokens.shape[1])
         relpos = RelativePositionBiases(num_buckets=cfg.relative_attention_num_buckets,
                                         max_distance=cfg.relative_attention_max_distance,
                                         num_heads=cfg.num_heads, dtype=cfg.compute_dtype, name="relpos_bias")
-        # [batch, 1, length, length] + [batch or 1, heads, length, length]
-        bias = mask_to_bias(mask) + relpos(positions, positions, bidirectional=True)
+        mask_bias = mask_to_bias(mask)
+        # [1, heads, length, length]
+        position_bias = relpos(positions, positions, bidirectional=True)
 
         # [batch, length] -> [batch, length, embed]
         x = self.shared_embedding(encoder_input_tokens)
@@ -141,7 +155,7 @@ class Encoder(nn.Module):
         x = nn.with_logical_constraint(x, ("batch", "length", "embed"))
         layer = _stack_layer(EncoderLayer, cfg.remat_policy)
         for index in range(cfg.num_encoder_layers):
-            x = layer(cfg, name=f"layers_{index}")(x, bias, enable_dropout)
+            x = layer(cfg, name=f"layers_{index}")(x, mask_bias, position_bias, enable_dropout)
         x = RmsNorm(epsilon=cfg.layer_norm_epsilon, dtype=cfg.compute_dtype, name="encoder_norm")(x)
         # The one dropout that t5x/examples/t5/network.py does not broadcast over the sequence (flaxformer does).
         return dropout(x, rate=cfg.dropout_rate, enable=enable_dropout, broadcast_dims=())
@@ -166,6 +180,7 @@ class Decoder(nn.Module):
         cfg = self.config
         if decode and max_decode_length is None:
             raise ValueError("Decoder: decode=True needs max_decode_length (the length of the key/value cache)")
+        del decoder_positions  # relative biases depend only on in-segment offsets (see Encoder's docstring)
         relpos = RelativePositionBiases(num_buckets=cfg.relative_attention_num_buckets,
                                         max_distance=cfg.relative_attention_max_distance,
                                         num_heads=cfg.num_heads, dtype=cfg.compute_dtype, name="relpos_bias")
@@ -180,8 +195,7 @@ class Decoder(nn.Module):
             index_var.value = decode_index + 1
             key_positions = arange_positions(max_decode_length)
             self_mask = (key_positions <= decode_index)[:, None, None, :]
-            self_bias = mask_to_bias(self_mask) + relpos(decode_index.reshape(1, 1), key_positions,
-                                                         bidirectional=False)
+            position_bias = relpos(decode_index.reshape(1, 1), key_positions, bidirectional=False)
             cross_mask = encoder_valid[:, None, None, :]
         else:
             length = decoder_input_tokens.shape[1]
@@ -197,8 +211,9 @@ class Decoder(nn.Module):
                 if encoder_segment_ids is None:
                     raise ValueError("Decoder: decoder_segment_ids given without encoder_segment_ids")
                 cross_mask = cross_mask & _same_segment(decoder_segment_ids, encoder_segment_ids)
-            positions = decoder_positions if decoder_positions is not None else index
-            self_bias = mask_to_bias(self_mask) + relpos(positions, positions, bidirectional=False)
+            # The row's offsets, as in the encoder (packed segments' own positions give the same differences).
+            position_bias = relpos(index, index, bidirectional=False)
+        self_mask_bias = mask_to_bias(self_mask)
         cross_bias = mask_to_bias(cross_mask)
 
         # [batch, length] -> [batch, length, embed]
@@ -207,8 +222,8 @@ class Decoder(nn.Module):
         y = nn.with_logical_constraint(y, ("batch", "length", "embed"))
         layer = _stack_layer(DecoderLayer, cfg.remat_policy)
         for index in range(cfg.num_decoder_layers):
-            y = layer(cfg, name=f"layers_{index}")(y, encoded, self_bias, cross_bias, enable_dropout, decode,
-                                                   decode_index, max_decode_length)
+            y = layer(cfg, name=f"layers_{index}")(y, encoded, self_mask_bias, position_bias, cross_bias,
+                                                   enable_dropout, decode, decode_index, max_decode_length)
         y = RmsNorm(epsilon=cfg.layer_norm_epsilon, dtype=cfg.compute_dtype, name="decoder_norm")(y)
         y = dropout(y, rate=cfg.dropout_rate, enable=enable_dropout)
 
